@@ -1,0 +1,1314 @@
+"""Breaking-change detection between two OpenAPI 3.0 documents.
+
+Owns the rule table (every rule has one fixed severity) and the comparison itself: paths and
+operations, parameters, request bodies, responses and their headers, security, and schemas, which
+are compared after following local `$ref`s. Reading documents is `conformance.specsource`'s job;
+output formats and exit codes belong to `conformance.cli.diff`.
+
+"Breaking" means breaking for an existing client. Data a client *sends* (parameters, request
+bodies) breaks when the contract accepts less; data a client *receives* (responses, response
+headers) breaks when the contract may produce more, or promises less. A schema used on both sides
+is compared once per side, so one edit can be breaking on one side and not on the other.
+
+Each `Change` points at the place of the change: a JSON pointer into the NEW document, or into the
+OLD one (`document == "old"`) for things that no longer exist. Because `$ref`s are followed, a
+change inside a shared component is reported once, at the component, whichever operations use it;
+and moving a schema into `components` (or inlining it) without changing it reports nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+from urllib.parse import unquote
+
+Severity = Literal["breaking", "non-breaking"]
+Side = Literal["request", "response"]
+Document = Literal["old", "new"]
+
+BREAKING: Severity = "breaking"
+NON_BREAKING: Severity = "non-breaking"
+
+HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
+PAGINATION_HEADER_PREFIX = "x-pagination-"
+
+
+class DiffError(Exception):
+    """The documents cannot be compared (a `$ref` that does not resolve, an external `$ref`)."""
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A named reason for reporting a change, with the severity it always carries."""
+
+    name: str
+    severity: Severity
+    summary: str
+
+
+def _rules(*rows: tuple[str, Severity, str]) -> dict[str, Rule]:
+    return {name: Rule(name, severity, summary) for name, severity, summary in rows}
+
+
+B, N = BREAKING, NON_BREAKING
+
+RULES: dict[str, Rule] = _rules(
+    # Paths and operations.
+    ("path-removed", B, "a path and all its operations were removed"),
+    ("operation-removed", B, "an operation (method on a path) was removed"),
+    (
+        "operation-id-changed",
+        B,
+        "an operationId changed or was removed (generated clients rename it)",
+    ),
+    ("path-added", N, "a new path"),
+    ("operation-added", N, "a new operation"),
+    ("operation-deprecated", N, "an operation was marked deprecated"),
+    # Parameters.
+    ("parameter-removed", B, "a parameter was removed (clients still send it, it is ignored)"),
+    ("parameter-added-required", B, "a new required parameter"),
+    ("parameter-made-required", B, "an optional parameter became required"),
+    ("parameter-moved", B, "a parameter moved to another location (query, header, path, cookie)"),
+    ("parameter-renamed", B, "a parameter was renamed"),
+    ("parameter-serialization-changed", B, "a parameter's style or explode changed"),
+    ("parameter-added", N, "a new optional parameter"),
+    ("parameter-made-optional", N, "a required parameter became optional"),
+    # Request bodies.
+    ("request-body-added-required", B, "a required request body where there was none"),
+    ("request-body-made-required", B, "an optional request body became required"),
+    ("request-body-removed", B, "the request body was removed (what clients send is ignored)"),
+    ("request-media-type-removed", B, "a request media type is no longer accepted"),
+    ("request-body-added", N, "an optional request body where there was none"),
+    ("request-body-made-optional", N, "a required request body became optional"),
+    ("request-media-type-added", N, "a new accepted request media type"),
+    # Request members.
+    ("request-member-added-required", B, "a new required request member"),
+    ("request-member-made-required", B, "an optional request member became required"),
+    ("request-member-removed", B, "a request member was removed (what clients send is ignored)"),
+    ("request-member-made-read-only", B, "a request member became readOnly (it is now ignored)"),
+    ("request-member-added", N, "a new optional request member"),
+    ("request-member-made-optional", N, "a required request member became optional"),
+    # Responses.
+    ("response-status-removed", B, "a response status was removed"),
+    ("response-media-type-removed", B, "a response media type was removed"),
+    ("response-header-removed", B, "a response header was removed"),
+    ("pagination-header-removed", B, "an X-Pagination-* response header was removed"),
+    ("response-header-made-optional", B, "a required response header became optional"),
+    ("response-status-added", N, "a new response status"),
+    ("response-media-type-added", N, "a new response media type"),
+    ("response-header-added", N, "a new response header"),
+    ("response-header-made-required", N, "an optional response header became required"),
+    # Response members.
+    ("response-member-removed", B, "a response member was removed"),
+    ("response-member-made-optional", B, "a required response member became optional"),
+    ("response-member-made-write-only", B, "a response member became writeOnly (no longer sent)"),
+    ("response-member-added", N, "a new response member"),
+    ("response-member-made-required", N, "an optional response member became required"),
+    # Types and formats.
+    ("type-changed", B, "a schema's type changed incompatibly"),
+    ("format-changed", B, "a schema's format changed"),
+    ("request-type-narrowed", B, "a request schema accepts fewer types"),
+    ("response-type-widened", B, "a response schema may have more types"),
+    ("request-format-added", B, "a request schema gained a format"),
+    ("response-format-removed", B, "a response schema lost its format"),
+    ("request-type-widened", N, "a request schema accepts more types"),
+    ("response-type-narrowed", N, "a response schema has fewer types"),
+    ("request-format-removed", N, "a request schema lost its format"),
+    ("response-format-added", N, "a response schema gained a format"),
+    # Nullability.
+    ("request-nullable-removed", B, "a request schema no longer accepts null"),
+    ("response-nullable-added", B, "a response schema may now be null"),
+    ("request-nullable-added", N, "a request schema now accepts null"),
+    ("response-nullable-removed", N, "a response schema is no longer null"),
+    # Enums.
+    ("request-enum-narrowed", B, "a request enum lost values (or an enum was added)"),
+    ("response-enum-widened", B, "a response enum gained values (or its enum was removed)"),
+    ("request-enum-widened", N, "a request enum gained values (or its enum was removed)"),
+    ("response-enum-narrowed", N, "a response enum lost values (or an enum was added)"),
+    # Defaults (request side only: a response default documents nothing a client relies on).
+    ("default-changed", B, "a request default changed (clients that omit the value get another)"),
+    ("default-removed", B, "a request default was removed"),
+    ("default-added", N, "a request default was added"),
+    # Constraints.
+    ("request-constraint-tightened", B, "a request constraint was tightened"),
+    ("response-constraint-loosened", B, "a response constraint was loosened"),
+    ("constraint-changed", B, "a constraint changed in a way that is neither tighter nor looser"),
+    ("request-constraint-loosened", N, "a request constraint was loosened"),
+    ("response-constraint-tightened", N, "a response constraint was tightened"),
+    # additionalProperties.
+    ("request-additional-properties-narrowed", B, "a request object accepts fewer extra members"),
+    ("response-additional-properties-widened", B, "a response map's values may be of more kinds"),
+    ("request-additional-properties-widened", N, "a request object accepts more extra members"),
+    ("response-additional-properties-narrowed", N, "a response object has fewer extra members"),
+    ("response-additional-properties-allowed", N, "a closed response object may now have extras"),
+    # Composition (allOf, anyOf, oneOf, not, discriminator).
+    ("request-schema-narrowed", B, "a request schema accepts less (a branch removed or added)"),
+    ("response-schema-widened", B, "a response schema may be more (a branch added or removed)"),
+    ("composition-changed", B, "allOf/anyOf/oneOf/not changed in a way that cannot be ordered"),
+    ("discriminator-changed", B, "a discriminator's property or mapping changed"),
+    ("request-schema-widened", N, "a request schema accepts more (a branch added or removed)"),
+    ("response-schema-narrowed", N, "a response schema may be less (a branch removed or added)"),
+    ("discriminator-mapping-added", N, "a discriminator gained a mapping"),
+    # Security.
+    ("security-tightened", B, "some client that was authorised is not any more"),
+    ("security-scheme-changed", B, "a security scheme's type, location, name or URLs changed"),
+    ("security-loosened", N, "some client that was not authorised now is"),
+)
+del B, N
+
+
+@dataclass(frozen=True)
+class Change:
+    """One difference between two documents, classified by the rule that decided it."""
+
+    rule: str
+    severity: Severity
+    pointer: str
+    message: str
+    document: Document = "new"
+
+    @property
+    def breaking(self) -> bool:
+        """Whether the change breaks existing clients."""
+        return self.severity == BREAKING
+
+    def to_json(self) -> dict[str, str]:
+        """The change as the stable JSON object documented in `conformance.cli.diff`."""
+        return {
+            "rule": self.rule,
+            "severity": self.severity,
+            "pointer": self.pointer,
+            "document": self.document,
+            "message": self.message,
+        }
+
+
+def diff_specs(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[Change]:
+    """Compare two parsed OpenAPI 3.0 documents; breaking changes first, then by pointer."""
+    differ = _Differ(old, new)
+    differ.compare_documents()
+    return sorted(
+        set(differ.changes),
+        key=lambda c: (c.severity != BREAKING, c.pointer, c.rule, c.message),
+    )
+
+
+def has_breaking(changes: Iterable[Change]) -> bool:
+    """Whether any of `changes` breaks existing clients."""
+    return any(change.breaking for change in changes)
+
+
+# --- JSON pointers and $ref resolution ------------------------------------------------------------
+
+
+def escape(token: str) -> str:
+    """Escape one JSON pointer reference token (RFC 6901)."""
+    return token.replace("~", "~0").replace("/", "~1")
+
+
+def _join(pointer: str, *tokens: str | int) -> str:
+    return pointer + "".join("/" + escape(str(token)) for token in tokens)
+
+
+def _lookup(document: Any, ref: str) -> Any:
+    if not ref.startswith("#"):
+        raise DiffError(f"external $ref is not supported: {ref}")
+    node = document
+    fragment = unquote(ref[1:])
+    if fragment in ("", "/"):
+        return node
+    for token in fragment.lstrip("/").split("/"):
+        token = token.replace("~1", "/").replace("~0", "~")
+        if isinstance(node, dict) and token in node:
+            node = node[token]
+        elif isinstance(node, list) and token.isdigit() and int(token) < len(node):
+            node = node[int(token)]
+        else:
+            raise DiffError(f"$ref does not resolve: {ref}")
+    return node
+
+
+@dataclass(frozen=True)
+class _Node:
+    """A value in one document and the pointer where it physically is (after following $refs)."""
+
+    value: Any
+    pointer: str
+
+
+def _resolve(document: Any, value: Any, pointer: str) -> _Node:
+    seen: set[str] = set()
+    while isinstance(value, dict) and isinstance(value.get("$ref"), str):
+        ref = value["$ref"]
+        if ref in seen:
+            raise DiffError(f"$ref cycle with nothing in between: {ref}")
+        seen.add(ref)
+        value = _lookup(document, ref)
+        pointer = unquote(ref[1:]) or ""
+    return _Node(value, pointer)
+
+
+def _mapping(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _show(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, default=str)
+
+
+# --- the comparison -----------------------------------------------------------------------------
+
+
+_TEMPLATE_PARAM = re.compile(r"\{([^}/]*)\}")
+
+
+def _template_shape(path: str) -> str:
+    """The path with its parameter names blanked, so a renamed path parameter still matches."""
+    return _TEMPLATE_PARAM.sub("{}", path)
+
+
+def _is_widening_type(old: set[str] | None, new: set[str] | None) -> bool:
+    """Whether every value of a type in `old` is also of a type in `new` (None: any type)."""
+    if new is None:
+        return True
+    if old is None:
+        return False
+    return all(t in new or (t == "integer" and "number" in new) for t in old)
+
+
+def _types(schema: Mapping[str, Any]) -> set[str] | None:
+    declared = schema.get("type")
+    if declared is None:
+        return None
+    if isinstance(declared, list):  # OpenAPI 3.1 spelling; null is nullability, handled apart.
+        return {str(t) for t in declared if t != "null"}
+    return {str(declared)}
+
+
+def _nullable(schema: Mapping[str, Any]) -> bool:
+    declared = schema.get("type")
+    return schema.get("nullable") is True or (isinstance(declared, list) and "null" in declared)
+
+
+_LOWER_BOUNDS = ("minimum", "minLength", "minItems", "minProperties")
+_UPPER_BOUNDS = ("maximum", "maxLength", "maxItems", "maxProperties")
+_DEFAULT_STYLE = {"query": "form", "cookie": "form", "path": "simple", "header": "simple"}
+
+
+class _Differ:
+    """One comparison: both documents, the changes found so far, and the schema pairs visited."""
+
+    def __init__(self, old: Mapping[str, Any], new: Mapping[str, Any]) -> None:
+        self.old = old
+        self.new = new
+        self.changes: list[Change] = []
+        # The operation being compared, named in messages about places inside it. A change inside
+        # a shared component is not named for an operation, so it is reported once, not per use.
+        self._operation: str | None = None
+        # A schema pair is compared once per side: a second visit would report the same changes
+        # at the same (physical) pointers, and recursive schemas would never finish.
+        self._visited: set[tuple[int, int, Side]] = set()
+        # The pairs being compared right now, further up the stack: a trial comparison must skip
+        # these (or recursion never ends) but must not skip pairs merely compared before.
+        self._active: set[tuple[int, int, Side]] = set()
+
+    def _resolve(self, document: Mapping[str, Any], value: Any, pointer: str) -> _Node:
+        try:
+            return _resolve(document, value, pointer)
+        except DiffError as exc:
+            which = "OLD" if document is self.old else "NEW"
+            raise DiffError(f"{which} {pointer}: {exc}") from exc
+
+    # -- recording -----------------------------------------------------------------------------
+
+    def _report(self, rule: str, pointer: str, message: str, document: Document = "new") -> None:
+        if self._operation is not None and pointer.startswith("/paths/"):
+            message = f"{self._operation}: {message}"
+        self.changes.append(Change(rule, RULES[rule].severity, pointer, message, document))
+
+    def _by_side(
+        self, side: Side, request_rule: str, response_rule: str, pointer: str, message: str
+    ) -> None:
+        self._report(request_rule if side == "request" else response_rule, pointer, message)
+
+    def _equivalent(self, old: _Node, new: _Node, side: Side) -> bool:
+        """Whether two schemas compare without any change (a trial run that reports nothing)."""
+        trial = _Differ(self.old, self.new)
+        trial._visited = set(self._active)
+        trial._active = set(self._active)
+        trial.compare_schema(old, new, side)
+        return not trial.changes
+
+    # -- documents, paths, operations ----------------------------------------------------------
+
+    def compare_documents(self) -> None:
+        old_paths = _mapping(self.old.get("paths"))
+        new_paths = _mapping(self.new.get("paths"))
+        new_by_shape = {_template_shape(p): p for p in new_paths}
+        matched_new: set[str] = set()
+        for old_path, old_item in old_paths.items():
+            new_path = (
+                old_path if old_path in new_paths else new_by_shape.get(_template_shape(old_path))
+            )
+            old_node = self._resolve(self.old, old_item, _join("/paths", old_path))
+            if new_path is None:
+                self._report("path-removed", old_node.pointer, f"path {old_path} removed", "old")
+                continue
+            matched_new.add(new_path)
+            new_node = self._resolve(self.new, new_paths[new_path], _join("/paths", new_path))
+            self._compare_path_item(old_path, old_node, new_path, new_node)
+        for new_path in new_paths:
+            if new_path not in matched_new:
+                self._report("path-added", _join("/paths", new_path), f"path {new_path} added")
+        self._compare_security_schemes()
+
+    def _compare_path_item(self, old_path: str, old: _Node, new_path: str, new: _Node) -> None:
+        old_item, new_item = _mapping(old.value), _mapping(new.value)
+        for method in HTTP_METHODS:
+            old_op, new_op = old_item.get(method), new_item.get(method)
+            label = f"{method.upper()} {new_path}"
+            if old_op is None and new_op is None:
+                continue
+            if new_op is None:
+                self._report(
+                    "operation-removed", _join(old.pointer, method), f"{label} removed", "old"
+                )
+            elif old_op is None:
+                self._report("operation-added", _join(new.pointer, method), f"{label} added")
+            else:
+                self._compare_operation(
+                    label,
+                    old_path,
+                    old_item,
+                    _Node(old_op, _join(old.pointer, method)),
+                    new_path,
+                    new_item,
+                    _Node(new_op, _join(new.pointer, method)),
+                )
+
+    def _compare_operation(
+        self,
+        label: str,
+        old_path: str,
+        old_item: Mapping[str, Any],
+        old: _Node,
+        new_path: str,
+        new_item: Mapping[str, Any],
+        new: _Node,
+    ) -> None:
+        self._operation = label
+        try:
+            self._compare_operation_parts(old_path, old_item, old, new_path, new_item, new)
+        finally:
+            self._operation = None
+
+    def _compare_operation_parts(
+        self,
+        old_path: str,
+        old_item: Mapping[str, Any],
+        old: _Node,
+        new_path: str,
+        new_item: Mapping[str, Any],
+        new: _Node,
+    ) -> None:
+        old_op, new_op = _mapping(old.value), _mapping(new.value)
+        old_id, new_id = old_op.get("operationId"), new_op.get("operationId")
+        if old_id is not None and old_id != new_id:
+            self._report(
+                "operation-id-changed",
+                _join(new.pointer, "operationId"),
+                f"operationId {old_id!r} is now {new_id!r}",
+            )
+        if new_op.get("deprecated") is True and old_op.get("deprecated") is not True:
+            self._report("operation-deprecated", _join(new.pointer, "deprecated"), "deprecated")
+        self._compare_parameters(old_path, old_item, old, new_path, new_item, new)
+        self._compare_request_body(old, new)
+        self._compare_responses(old, new)
+        self._compare_security(old, new)
+
+    # -- parameters ------------------------------------------------------------------------------
+
+    def _parameters(
+        self, document: Mapping[str, Any], path_item: Mapping[str, Any], operation: _Node
+    ) -> dict[tuple[str, str], _Node]:
+        """The operation's parameters, path-level ones included, keyed by (in, name)."""
+        item_pointer = operation.pointer.rsplit("/", 1)[0]
+        found: dict[tuple[str, str], _Node] = {}
+        sources = (
+            (path_item.get("parameters"), _join(item_pointer, "parameters")),
+            (_mapping(operation.value).get("parameters"), _join(operation.pointer, "parameters")),
+        )
+        for listed, pointer in sources:
+            for index, raw in enumerate(listed if isinstance(listed, list) else []):
+                node = self._resolve(document, raw, _join(pointer, index))
+                param = _mapping(node.value)
+                location = str(param.get("in", ""))
+                name = str(param.get("name", ""))
+                # Header names are case-insensitive on the wire.
+                found[(location, name.lower() if location == "header" else name)] = node
+        return found
+
+    def _compare_parameters(
+        self,
+        old_path: str,
+        old_item: Mapping[str, Any],
+        old: _Node,
+        new_path: str,
+        new_item: Mapping[str, Any],
+        new: _Node,
+    ) -> None:
+        old_params = self._parameters(self.old, old_item, old)
+        new_params = self._parameters(self.new, new_item, new)
+        pairs: list[tuple[tuple[str, str], tuple[str, str]]] = [
+            (key, key) for key in old_params if key in new_params
+        ]
+        removed = [key for key in old_params if key not in new_params]
+        added = [key for key in new_params if key not in old_params]
+
+        # A path parameter is identified by its place in the template, not by its name.
+        old_names = _TEMPLATE_PARAM.findall(old_path)
+        new_names = _TEMPLATE_PARAM.findall(new_path)
+        for old_name, new_name in zip(old_names, new_names, strict=False):
+            old_key, new_key = ("path", old_name), ("path", new_name)
+            if old_name != new_name and old_key in removed and new_key in added:
+                self._pair_off(removed, added, pairs, old_key, new_key)
+                self._report(
+                    "parameter-renamed",
+                    new_params[new_key].pointer,
+                    f"path parameter {old_name!r} renamed to {new_name!r}",
+                )
+
+        for old_key in list(removed):
+            moved_to = next((k for k in added if k[1] == old_key[1] and k[0] != old_key[0]), None)
+            if moved_to is not None:
+                self._pair_off(removed, added, pairs, old_key, moved_to)
+                self._report(
+                    "parameter-moved",
+                    new_params[moved_to].pointer,
+                    f"parameter {old_key[1]!r} moved from {old_key[0]} to {moved_to[0]}",
+                )
+
+        for location in sorted({k[0] for k in removed}):
+            gone = [k for k in removed if k[0] == location]
+            came = [k for k in added if k[0] == location]
+            if len(gone) == 1 and len(came) == 1:
+                old_schema = self._param_schema(self.old, old_params[gone[0]])
+                new_schema = self._param_schema(self.new, new_params[came[0]])
+                if self._equivalent(old_schema, new_schema, "request"):
+                    self._pair_off(removed, added, pairs, gone[0], came[0])
+                    self._report(
+                        "parameter-renamed",
+                        new_params[came[0]].pointer,
+                        f"{location} parameter {gone[0][1]!r} renamed to {came[0][1]!r}",
+                    )
+
+        for key in removed:
+            self._report(
+                "parameter-removed",
+                old_params[key].pointer,
+                f"{key[0]} parameter {key[1]!r} removed",
+                "old",
+            )
+        for key in added:
+            param = _mapping(new_params[key].value)
+            required = param.get("required") is True
+            self._report(
+                "parameter-added-required" if required else "parameter-added",
+                new_params[key].pointer,
+                f"{'required' if required else 'optional'} {key[0]} parameter {key[1]!r} added",
+            )
+        for old_key, new_key in pairs:
+            self._compare_parameter(new_key, old_params[old_key], new_params[new_key])
+
+    @staticmethod
+    def _pair_off(
+        removed: list[tuple[str, str]],
+        added: list[tuple[str, str]],
+        pairs: list[tuple[tuple[str, str], tuple[str, str]]],
+        old_key: tuple[str, str],
+        new_key: tuple[str, str],
+    ) -> None:
+        removed.remove(old_key)
+        added.remove(new_key)
+        pairs.append((old_key, new_key))
+
+    def _param_schema(self, document: Mapping[str, Any], param: _Node) -> _Node:
+        value = _mapping(param.value)
+        if "schema" in value:
+            return self._resolve(document, value["schema"], _join(param.pointer, "schema"))
+        # A parameter described by `content` has exactly one media type (OpenAPI 3.0 §4.7.12).
+        for media_type, media in _mapping(value.get("content")).items():
+            pointer = _join(param.pointer, "content", media_type, "schema")
+            return self._resolve(document, _mapping(media).get("schema", {}), pointer)
+        return _Node({}, _join(param.pointer, "schema"))
+
+    def _compare_parameter(self, key: tuple[str, str], old: _Node, new: _Node) -> None:
+        old_param, new_param = _mapping(old.value), _mapping(new.value)
+        what = f"{key[0]} parameter {key[1]!r}"
+        old_required, new_required = (
+            old_param.get("required") is True,
+            new_param.get("required") is True,
+        )
+        if new_required and not old_required:
+            self._report("parameter-made-required", new.pointer, f"{what} is now required")
+        elif old_required and not new_required:
+            self._report("parameter-made-optional", new.pointer, f"{what} is now optional")
+        location = key[0]
+        old_style = old_param.get("style", _DEFAULT_STYLE.get(location))
+        new_style = new_param.get("style", _DEFAULT_STYLE.get(location))
+        old_explode = old_param.get("explode", old_style == "form")
+        new_explode = new_param.get("explode", new_style == "form")
+        if (old_style, old_explode) != (new_style, new_explode):
+            self._report(
+                "parameter-serialization-changed",
+                new.pointer,
+                f"{what}: style/explode {old_style}/{old_explode} is now {new_style}/{new_explode}",
+            )
+        self.compare_schema(
+            self._param_schema(self.old, old), self._param_schema(self.new, new), "request"
+        )
+
+    # -- request bodies --------------------------------------------------------------------------
+
+    def _compare_request_body(self, old: _Node, new: _Node) -> None:
+        old_raw = _mapping(old.value).get("requestBody")
+        new_raw = _mapping(new.value).get("requestBody")
+        if old_raw is None and new_raw is None:
+            return
+        if old_raw is None:
+            body = self._resolve(self.new, new_raw, _join(new.pointer, "requestBody"))
+            required = _mapping(body.value).get("required") is True
+            self._report(
+                "request-body-added-required" if required else "request-body-added",
+                body.pointer,
+                f"{'required' if required else 'optional'} request body added",
+            )
+            return
+        old_body = self._resolve(self.old, old_raw, _join(old.pointer, "requestBody"))
+        if new_raw is None:
+            self._report("request-body-removed", old_body.pointer, "request body removed", "old")
+            return
+        new_body = self._resolve(self.new, new_raw, _join(new.pointer, "requestBody"))
+        old_required = _mapping(old_body.value).get("required") is True
+        new_required = _mapping(new_body.value).get("required") is True
+        if new_required and not old_required:
+            self._report(
+                "request-body-made-required",
+                new_body.pointer,
+                "request body is now required",
+            )
+        elif old_required and not new_required:
+            self._report(
+                "request-body-made-optional",
+                new_body.pointer,
+                "request body is now optional",
+            )
+        self._compare_content(old_body, new_body, "request")
+
+    def _compare_content(self, old: _Node, new: _Node, side: Side) -> None:
+        old_content = {
+            k.lower(): (k, v) for k, v in _mapping(_mapping(old.value).get("content")).items()
+        }
+        new_content = {
+            k.lower(): (k, v) for k, v in _mapping(_mapping(new.value).get("content")).items()
+        }
+        for media_type, (old_key, old_media) in old_content.items():
+            if media_type not in new_content:
+                self._report(
+                    f"{side}-media-type-removed",
+                    _join(old.pointer, "content", old_key),
+                    f"{side} media type {old_key} removed",
+                    "old",
+                )
+                continue
+            new_key, new_media = new_content[media_type]
+            old_pointer = _join(old.pointer, "content", old_key, "schema")
+            new_pointer = _join(new.pointer, "content", new_key, "schema")
+            self.compare_schema(
+                self._resolve(self.old, _mapping(old_media).get("schema", {}), old_pointer),
+                self._resolve(self.new, _mapping(new_media).get("schema", {}), new_pointer),
+                side,
+            )
+        for media_type, (new_key, _) in new_content.items():
+            if media_type not in old_content:
+                self._report(
+                    f"{side}-media-type-added",
+                    _join(new.pointer, "content", new_key),
+                    f"{side} media type {new_key} added",
+                )
+
+    # -- responses -------------------------------------------------------------------------------
+
+    def _compare_responses(self, old: _Node, new: _Node) -> None:
+        old_pointer, new_pointer = _join(old.pointer, "responses"), _join(new.pointer, "responses")
+        # YAML reads an unquoted 200 as an integer; status keys are strings in the spec's model.
+        old_responses = {
+            str(k).upper(): v for k, v in _mapping(_mapping(old.value).get("responses")).items()
+        }
+        new_responses = {
+            str(k).upper(): v for k, v in _mapping(_mapping(new.value).get("responses")).items()
+        }
+        new_keys = {str(k).upper(): str(k) for k in _mapping(_mapping(new.value).get("responses"))}
+        old_keys = {str(k).upper(): str(k) for k in _mapping(_mapping(old.value).get("responses"))}
+        for status, old_raw in old_responses.items():
+            old_node = self._resolve(self.old, old_raw, _join(old_pointer, old_keys[status]))
+            # A removed status still covered by a range (404 by 4XX) is compared with the range.
+            target = status if status in new_responses else f"{status[:1]}XX"
+            if target not in new_responses:
+                self._report(
+                    "response-status-removed",
+                    old_node.pointer,
+                    f"response {old_keys[status]} removed",
+                    "old",
+                )
+                continue
+            new_node = self._resolve(
+                self.new, new_responses[target], _join(new_pointer, new_keys[target])
+            )
+            self._compare_response(old_node, new_node)
+        for status in new_responses:
+            if status not in old_responses:
+                self._report(
+                    "response-status-added",
+                    _join(new_pointer, new_keys[status]),
+                    f"response {new_keys[status]} added",
+                )
+
+    def _compare_response(self, old: _Node, new: _Node) -> None:
+        old_headers = {
+            k.lower(): (k, v) for k, v in _mapping(_mapping(old.value).get("headers")).items()
+        }
+        new_headers = {
+            k.lower(): (k, v) for k, v in _mapping(_mapping(new.value).get("headers")).items()
+        }
+        for lowered, (old_name, old_raw) in old_headers.items():
+            old_node = self._resolve(self.old, old_raw, _join(old.pointer, "headers", old_name))
+            if lowered not in new_headers:
+                rule = (
+                    "pagination-header-removed"
+                    if lowered.startswith(PAGINATION_HEADER_PREFIX)
+                    else "response-header-removed"
+                )
+                self._report(rule, old_node.pointer, f"header {old_name} removed", "old")
+                continue
+            new_name, new_raw = new_headers[lowered]
+            new_node = self._resolve(self.new, new_raw, _join(new.pointer, "headers", new_name))
+            old_required = _mapping(old_node.value).get("required") is True
+            new_required = _mapping(new_node.value).get("required") is True
+            if old_required and not new_required:
+                self._report(
+                    "response-header-made-optional",
+                    new_node.pointer,
+                    f"header {new_name} is now optional",
+                )
+            elif new_required and not old_required:
+                self._report(
+                    "response-header-made-required",
+                    new_node.pointer,
+                    f"header {new_name} is now required",
+                )
+            self.compare_schema(
+                self._param_schema(self.old, old_node),
+                self._param_schema(self.new, new_node),
+                "response",
+            )
+        for lowered, (new_name, new_raw) in new_headers.items():
+            if lowered not in old_headers:
+                new_node = self._resolve(self.new, new_raw, _join(new.pointer, "headers", new_name))
+                self._report("response-header-added", new_node.pointer, f"header {new_name} added")
+        self._compare_content(old, new, "response")
+
+    # -- security --------------------------------------------------------------------------------
+
+    @staticmethod
+    def _requirements(
+        document: Mapping[str, Any], operation: _Node
+    ) -> tuple[list[dict[str, frozenset[str]]], str]:
+        op = _mapping(operation.value)
+        if "security" in op:
+            raw, pointer = op["security"], _join(operation.pointer, "security")
+        else:
+            raw, pointer = document.get("security", []), "/security"
+        alternatives = [
+            {
+                str(scheme): frozenset(map(str, scopes or []))
+                for scheme, scopes in _mapping(alt).items()
+            }
+            for alt in (raw if isinstance(raw, list) else [])
+        ]
+        # No requirement at all means anonymous access, the same as one empty alternative.
+        return alternatives or [{}], pointer
+
+    def _compare_security(self, old: _Node, new: _Node) -> None:
+        old_alts, _ = self._requirements(self.old, old)
+        new_alts, pointer = self._requirements(self.new, new)
+
+        def satisfies(client: dict[str, frozenset[str]], needed: dict[str, frozenset[str]]) -> bool:
+            return all(s in client and scopes <= client[s] for s, scopes in needed.items())
+
+        def describe(alts: list[dict[str, frozenset[str]]]) -> str:
+            return " or ".join(
+                "+".join(f"{s}{sorted(sc) if sc else ''}" for s, sc in sorted(a.items()))
+                or "anonymous"
+                for a in alts
+            )
+
+        change = f"security {describe(old_alts)} is now {describe(new_alts)}"
+        # A client that met some old alternative must still meet some new one.
+        if any(not any(satisfies(o, n) for n in new_alts) for o in old_alts):
+            self._report("security-tightened", pointer, change)
+        if any(not any(satisfies(n, o) for o in old_alts) for n in new_alts):
+            self._report("security-loosened", pointer, change)
+
+    def _compare_security_schemes(self) -> None:
+        old_schemes = _mapping(_mapping(self.old.get("components")).get("securitySchemes"))
+        new_schemes = _mapping(_mapping(self.new.get("components")).get("securitySchemes"))
+        for name, old_raw in old_schemes.items():
+            if name not in new_schemes:
+                continue  # Unused schemes may go; a used one shows up as security-tightened.
+            pointer = _join("/components/securitySchemes", name)
+            old_scheme = _mapping(self._resolve(self.old, old_raw, pointer).value)
+            new_scheme = _mapping(self._resolve(self.new, new_schemes[name], pointer).value)
+            for key in ("type", "in", "name", "scheme", "openIdConnectUrl"):
+                old_value, new_value = old_scheme.get(key), new_scheme.get(key)
+                if key == "scheme" and isinstance(old_value, str) and isinstance(new_value, str):
+                    old_value, new_value = old_value.lower(), new_value.lower()
+                if old_value != new_value:
+                    self._report(
+                        "security-scheme-changed",
+                        _join(pointer, key),
+                        f"security scheme {name}: {key} {_show(old_value)} "
+                        f"is now {_show(new_value)}",
+                    )
+            old_flows = _mapping(old_scheme.get("flows"))
+            new_flows = _mapping(new_scheme.get("flows"))
+            for flow, old_flow in old_flows.items():
+                new_flow = _mapping(new_flows.get(flow))
+                if not new_flow:
+                    self._report(
+                        "security-scheme-changed",
+                        _join(pointer, "flows", flow),
+                        f"security scheme {name}: {flow} flow removed",
+                        "old",
+                    )
+                    continue
+                for url in ("authorizationUrl", "tokenUrl"):
+                    if _mapping(old_flow).get(url) != new_flow.get(url):
+                        self._report(
+                            "security-scheme-changed",
+                            _join(pointer, "flows", flow, url),
+                            f"security scheme {name}: {flow} {url} changed",
+                        )
+
+    # -- schemas ---------------------------------------------------------------------------------
+
+    def compare_schema(self, old: _Node, new: _Node, side: Side) -> None:
+        """Compare two schemas (already resolved or not) as seen from one side of the exchange."""
+        old = self._resolve(self.old, old.value, old.pointer)
+        new = self._resolve(self.new, new.value, new.pointer)
+        key = (id(old.value), id(new.value), side)
+        if key in self._visited:
+            return
+        self._visited.add(key)
+        self._active.add(key)
+        try:
+            self._compare_schema_body(old, new, side)
+        finally:
+            self._active.discard(key)
+
+    def _compare_schema_body(self, old: _Node, new: _Node, side: Side) -> None:
+        if not isinstance(old.value, dict) or not isinstance(new.value, dict):
+            if old.value != new.value:
+                self._report(
+                    "type-changed",
+                    new.pointer,
+                    f"schema {_show(old.value)} is now {_show(new.value)}",
+                )
+            return
+        if not self._compare_composition(old, new, side):
+            return
+        if not self._compare_type(old, new, side):
+            return
+        self._compare_nullable(old, new, side)
+        self._compare_enum(old, new, side)
+        if side == "request":
+            self._compare_default(old, new)
+        self._compare_constraints(old, new, side)
+        self._compare_properties(old, new, side)
+        self._compare_additional_properties(old, new, side)
+        if "items" in old.value or "items" in new.value:
+            self.compare_schema(
+                _Node(old.value.get("items", {}), _join(old.pointer, "items")),
+                _Node(new.value.get("items", {}), _join(new.pointer, "items")),
+                side,
+            )
+
+    def _narrowed(self, side: Side, pointer: str, message: str, document: Document = "new") -> None:
+        rule = "request-schema-narrowed" if side == "request" else "response-schema-narrowed"
+        self._report(rule, pointer, message, document)
+
+    def _widened(self, side: Side, pointer: str, message: str, document: Document = "new") -> None:
+        rule = "request-schema-widened" if side == "request" else "response-schema-widened"
+        self._report(rule, pointer, message, document)
+
+    def _compare_composition(self, old: _Node, new: _Node, side: Side) -> bool:
+        """Compare allOf/anyOf/oneOf/not; False when the schemas differ too much to go on."""
+        o, n = old.value, new.value
+        # anyOf and oneOf are both unions; oneOf additionally rejects values matching two branches.
+        old_union = "oneOf" if "oneOf" in o else "anyOf" if "anyOf" in o else None
+        new_union = "oneOf" if "oneOf" in n else "anyOf" if "anyOf" in n else None
+        if old_union and new_union:
+            if old_union != new_union:
+                message = f"{old_union} is now {new_union}"
+                if new_union == "oneOf":
+                    self._narrowed(side, _join(new.pointer, new_union), message)
+                else:
+                    self._widened(side, _join(new.pointer, new_union), message)
+            self._compare_branches(old, old_union, new, new_union, side, union=True)
+        elif old_union or new_union:
+            return self._compare_wrapping(old, old_union, new, new_union, side, union=True)
+        if "allOf" in o and "allOf" in n:
+            self._compare_branches(old, "allOf", new, "allOf", side, union=False)
+        elif "allOf" in o or "allOf" in n:
+            return self._compare_wrapping(
+                old,
+                "allOf" if "allOf" in o else None,
+                new,
+                "allOf" if "allOf" in n else None,
+                side,
+                union=False,
+            )
+        if "not" in o or "not" in n:
+            if not ("not" in o and "not" in n) or not self._equivalent(
+                _Node(o["not"], _join(old.pointer, "not")),
+                _Node(n["not"], _join(new.pointer, "not")),
+                side,
+            ):
+                self._report(
+                    "composition-changed", _join(new.pointer, "not"), "'not' schema changed"
+                )
+        self._compare_discriminator(old, new)
+        return True
+
+    def _compare_wrapping(
+        self,
+        old: _Node,
+        old_kw: str | None,
+        new: _Node,
+        new_kw: str | None,
+        side: Side,
+        *,
+        union: bool,
+    ) -> bool:
+        """One side has a composition the other lacks: is the plain schema one of its branches?"""
+        wrapped, plain, kw = (new, old, new_kw) if new_kw is not None else (old, new, old_kw)
+        assert kw is not None
+        branches = wrapped.value[kw] if isinstance(wrapped.value[kw], list) else []
+        pointer = _join(wrapped.pointer, kw)
+        document: Document = "new" if new_kw is not None else "old"
+        matched = False
+        for index, branch in enumerate(branches):
+            candidate = _Node(branch, _join(pointer, index))
+            pair = (plain, candidate) if new_kw is not None else (candidate, plain)
+            if self._equivalent(pair[0], pair[1], side):
+                matched = True
+                break
+        if not matched:
+            message = (
+                f"the schema became a {kw} none of whose branches is the old schema"
+                if new_kw is not None
+                else f"the schema is no longer a {kw}, and is none of its former branches"
+            )
+            self._report("composition-changed", pointer, message, document)
+            return False
+        if len(branches) == 1:
+            return (
+                False  # A one-branch wrapper around the same schema: a refactor, nothing changed.
+            )
+        if new_kw is not None:
+            message = (
+                f"the schema became a {kw} of {len(branches)} branches, one of them the old one"
+            )
+        else:
+            message = f"the schema was a {kw} of {len(branches)} branches and is now one of them"
+        # Wrapping in a union widens and unwrapping narrows; allOf the other way round.
+        if union == (new_kw is not None):
+            self._widened(side, pointer, message, document)
+        else:
+            self._narrowed(side, pointer, message, document)
+        return False
+
+    def _compare_branches(
+        self, old: _Node, old_kw: str, new: _Node, new_kw: str, side: Side, *, union: bool
+    ) -> None:
+        old_list = old.value[old_kw] if isinstance(old.value[old_kw], list) else []
+        new_list = new.value[new_kw] if isinstance(new.value[new_kw], list) else []
+        old_nodes = [_Node(b, _join(old.pointer, old_kw, i)) for i, b in enumerate(old_list)]
+        new_nodes = [_Node(b, _join(new.pointer, new_kw, i)) for i, b in enumerate(new_list)]
+        unmatched_old = list(range(len(old_nodes)))
+        unmatched_new = list(range(len(new_nodes)))
+        pairs: list[tuple[int, int]] = []
+
+        def match(test: Callable[[int, int], bool]) -> None:
+            for i in list(unmatched_old):
+                j = next((j for j in unmatched_new if test(i, j)), None)
+                if j is not None:
+                    unmatched_old.remove(i)
+                    unmatched_new.remove(j)
+                    pairs.append((i, j))
+
+        def ref(value: Any) -> Any:
+            return value.get("$ref") if isinstance(value, dict) else None
+
+        match(lambda i, j: self._equivalent(old_nodes[i], new_nodes[j], side))
+        match(lambda i, j: ref(old_list[i]) is not None and ref(old_list[i]) == ref(new_list[j]))
+        # What is left pairs up in order; the surplus was added or removed.
+        for i, j in list(zip(unmatched_old, unmatched_new, strict=False)):
+            unmatched_old.remove(i)
+            unmatched_new.remove(j)
+            pairs.append((i, j))
+        for i, j in pairs:
+            # Conservative: a branch that accepts less makes the whole accept less, on both kinds.
+            self.compare_schema(old_nodes[i], new_nodes[j], side)
+        for i in unmatched_old:
+            message = f"{old_kw} branch {i} removed"
+            if union:
+                self._narrowed(side, old_nodes[i].pointer, message, "old")
+            else:
+                self._widened(side, old_nodes[i].pointer, message, "old")
+        for j in unmatched_new:
+            message = f"{new_kw} branch {j} added"
+            if union:
+                self._widened(side, new_nodes[j].pointer, message)
+            else:
+                self._narrowed(side, new_nodes[j].pointer, message)
+
+    def _compare_discriminator(self, old: _Node, new: _Node) -> None:
+        old_disc = _mapping(old.value.get("discriminator"))
+        new_disc = _mapping(new.value.get("discriminator"))
+        if not old_disc and not new_disc:
+            return
+        pointer = _join(new.pointer, "discriminator")
+        if old_disc.get("propertyName") != new_disc.get("propertyName"):
+            self._report(
+                "discriminator-changed",
+                pointer,
+                f"discriminator property {_show(old_disc.get('propertyName'))} is now "
+                f"{_show(new_disc.get('propertyName'))}",
+            )
+            return
+        old_map, new_map = _mapping(old_disc.get("mapping")), _mapping(new_disc.get("mapping"))
+        for value, target in old_map.items():
+            if new_map.get(value) != target:
+                self._report(
+                    "discriminator-changed",
+                    pointer,
+                    f"discriminator mapping {value!r} removed or changed",
+                )
+        for value in new_map:
+            if value not in old_map:
+                self._report(
+                    "discriminator-mapping-added", pointer, f"discriminator mapping {value!r} added"
+                )
+
+    def _compare_type(self, old: _Node, new: _Node, side: Side) -> bool:
+        """Compare type and format; False when the type changed beyond comparing anything else."""
+        old_types, new_types = _types(old.value), _types(new.value)
+        pointer = _join(new.pointer, "type") if "type" in new.value else new.pointer
+        if old_types != new_types:
+            message = f"type {_show(old.value.get('type'))} is now {_show(new.value.get('type'))}"
+            widened = _is_widening_type(old_types, new_types)
+            narrowed = _is_widening_type(new_types, old_types)
+            if widened:
+                self._by_side(
+                    side, "request-type-widened", "response-type-widened", pointer, message
+                )
+            elif narrowed:
+                self._by_side(
+                    side, "request-type-narrowed", "response-type-narrowed", pointer, message
+                )
+            else:
+                self._report("type-changed", pointer, message)
+                return False
+        old_format, new_format = old.value.get("format"), new.value.get("format")
+        if old_format != new_format:
+            message = f"format {_show(old_format)} is now {_show(new_format)}"
+            if old_format is None:
+                self._by_side(
+                    side,
+                    "request-format-added",
+                    "response-format-added",
+                    _join(new.pointer, "format"),
+                    message,
+                )
+            elif new_format is None:
+                self._by_side(
+                    side, "request-format-removed", "response-format-removed", new.pointer, message
+                )
+            else:
+                self._report("format-changed", _join(new.pointer, "format"), message)
+        return True
+
+    def _compare_nullable(self, old: _Node, new: _Node, side: Side) -> None:
+        old_null, new_null = _nullable(old.value), _nullable(new.value)
+        if old_null and not new_null:
+            self._by_side(
+                side,
+                "request-nullable-removed",
+                "response-nullable-removed",
+                new.pointer,
+                "no longer nullable",
+            )
+        elif new_null and not old_null:
+            pointer = _join(new.pointer, "nullable") if "nullable" in new.value else new.pointer
+            self._by_side(
+                side, "request-nullable-added", "response-nullable-added", pointer, "now nullable"
+            )
+
+    def _compare_enum(self, old: _Node, new: _Node, side: Side) -> None:
+        # null in an enum only restates `nullable` (OpenAPI 3.0 needs both); nullability is
+        # compared on its own, so it is left out here rather than reported twice.
+        def values(schema: Mapping[str, Any]) -> dict[str, Any] | None:
+            listed = schema.get("enum")
+            if not isinstance(listed, list):
+                return None
+            return {_show(v): v for v in listed if v is not None}
+
+        old_values, new_values = values(old.value), values(new.value)
+        if old_values == new_values:
+            return
+        pointer = _join(new.pointer, "enum") if "enum" in new.value else new.pointer
+        if new_values is None:
+            message = "enum removed (any value allowed)"
+            self._by_side(side, "request-enum-widened", "response-enum-widened", pointer, message)
+            return
+        if old_values is None:
+            message = f"enum {list(new_values)} added"
+            self._by_side(side, "request-enum-narrowed", "response-enum-narrowed", pointer, message)
+            return
+        gone = [k for k in old_values if k not in new_values]
+        came = [k for k in new_values if k not in old_values]
+        if gone:
+            message = f"enum values removed: {', '.join(gone)}"
+            self._by_side(side, "request-enum-narrowed", "response-enum-narrowed", pointer, message)
+        if came:
+            message = f"enum values added: {', '.join(came)}"
+            self._by_side(side, "request-enum-widened", "response-enum-widened", pointer, message)
+
+    def _compare_default(self, old: _Node, new: _Node) -> None:
+        missing = object()
+        old_default = old.value.get("default", missing)
+        new_default = new.value.get("default", missing)
+        if old_default is missing and new_default is missing:
+            return
+        if old_default is missing:
+            self._report(
+                "default-added",
+                _join(new.pointer, "default"),
+                f"default {_show(new_default)} added",
+            )
+        elif new_default is missing:
+            self._report("default-removed", new.pointer, f"default {_show(old_default)} removed")
+        elif _show(old_default) != _show(new_default):
+            self._report(
+                "default-changed",
+                _join(new.pointer, "default"),
+                f"default {_show(old_default)} is now {_show(new_default)}",
+            )
+
+    def _constraint(
+        self, side: Side, tightened: bool, old: _Node, new: _Node, keyword: str
+    ) -> None:
+        old_value, new_value = old.value.get(keyword), new.value.get(keyword)
+        message = f"{keyword} {_show(old_value)} is now {_show(new_value)}"
+        pointer = _join(new.pointer, keyword) if keyword in new.value else new.pointer
+        if tightened:
+            self._by_side(
+                side,
+                "request-constraint-tightened",
+                "response-constraint-tightened",
+                pointer,
+                message,
+            )
+        else:
+            self._by_side(
+                side,
+                "request-constraint-loosened",
+                "response-constraint-loosened",
+                pointer,
+                message,
+            )
+
+    def _compare_constraints(self, old: _Node, new: _Node, side: Side) -> None:
+        o, n = old.value, new.value
+        for keyword in (*_LOWER_BOUNDS, *_UPPER_BOUNDS):
+            old_bound, new_bound = o.get(keyword), n.get(keyword)
+            if old_bound == new_bound or isinstance(old_bound, bool) or isinstance(new_bound, bool):
+                continue
+            lower = keyword in _LOWER_BOUNDS
+            if new_bound is None:
+                tightened = False
+            elif old_bound is None:
+                tightened = True
+            else:
+                tightened = new_bound > old_bound if lower else new_bound < old_bound
+            self._constraint(side, tightened, old, new, keyword)
+        for keyword in ("exclusiveMinimum", "exclusiveMaximum"):
+            old_flag, new_flag = o.get(keyword, False), n.get(keyword, False)
+            if isinstance(old_flag, bool) and isinstance(new_flag, bool) and old_flag != new_flag:
+                self._constraint(side, new_flag, old, new, keyword)
+        old_unique, new_unique = (
+            o.get("uniqueItems", False) is True,
+            n.get("uniqueItems", False) is True,
+        )
+        if old_unique != new_unique:
+            self._constraint(side, new_unique, old, new, "uniqueItems")
+        for keyword in ("multipleOf", "pattern"):
+            old_value, new_value = o.get(keyword), n.get(keyword)
+            if old_value == new_value:
+                continue
+            if old_value is None or new_value is None:
+                self._constraint(side, old_value is None, old, new, keyword)
+            elif keyword == "multipleOf" and _divides(old_value, new_value):
+                self._constraint(side, True, old, new, keyword)
+            elif keyword == "multipleOf" and _divides(new_value, old_value):
+                self._constraint(side, False, old, new, keyword)
+            else:
+                self._report(
+                    "constraint-changed",
+                    _join(new.pointer, keyword),
+                    f"{keyword} {_show(old_value)} is now {_show(new_value)}",
+                )
+
+    def _compare_properties(self, old: _Node, new: _Node, side: Side) -> None:
+        old_props = _mapping(old.value.get("properties"))
+        new_props = _mapping(new.value.get("properties"))
+        old_required = set(map(str, old.value.get("required") or []))
+        new_required = set(map(str, new.value.get("required") or []))
+        # readOnly members are ignored when sent, writeOnly ones never come back (OpenAPI 3.0
+        # §4.7.25), and `required` applies to a member only on the side where it exists.
+        hidden = "readOnly" if side == "request" else "writeOnly"
+        names = list(old_props) + [n for n in new_props if n not in old_props]
+        names += sorted((old_required | new_required) - set(names))
+        for name in names:
+            old_prop = (
+                self._resolve(self.old, old_props[name], _join(old.pointer, "properties", name))
+                if name in old_props
+                else None
+            )
+            new_prop = (
+                self._resolve(self.new, new_props[name], _join(new.pointer, "properties", name))
+                if name in new_props
+                else None
+            )
+            old_hidden = old_prop is not None and _mapping(old_prop.value).get(hidden) is True
+            new_hidden = new_prop is not None and _mapping(new_prop.value).get(hidden) is True
+            old_req = name in old_required and not old_hidden
+            new_req = name in new_required and not new_hidden
+            old_there = old_prop is not None and not old_hidden
+            new_there = new_prop is not None and not new_hidden
+            new_pointer = _join(new.pointer, "properties", name)
+            old_pointer = _join(old.pointer, "properties", name)
+            if old_there and not new_there:
+                if new_prop is not None:
+                    rule = (
+                        "request-member-made-read-only"
+                        if side == "request"
+                        else "response-member-made-write-only"
+                    )
+                    self._report(rule, new_pointer, f"member {name!r} is now {hidden}")
+                else:
+                    self._report(
+                        f"{side}-member-removed",
+                        old_pointer,
+                        f"{side} member {name!r} removed",
+                        "old",
+                    )
+                continue
+            if new_there and not old_there:
+                kind = "required" if new_req else "optional"
+                if side == "request":
+                    rule = "request-member-added-required" if new_req else "request-member-added"
+                else:
+                    rule = "response-member-added"
+                self._report(rule, new_pointer, f"{kind} {side} member {name!r} added")
+                continue
+            where = new_pointer if new_there else _join(new.pointer, "required")
+            if new_req and not old_req:
+                self._report(
+                    f"{side}-member-made-required", where, f"{side} member {name!r} is now required"
+                )
+            elif old_req and not new_req:
+                self._report(
+                    f"{side}-member-made-optional", where, f"{side} member {name!r} is now optional"
+                )
+            if old_there and new_there and old_prop is not None and new_prop is not None:
+                self.compare_schema(old_prop, new_prop, side)
+
+    def _compare_additional_properties(self, old: _Node, new: _Node, side: Side) -> None:
+        old_extra = old.value.get("additionalProperties", True)
+        new_extra = new.value.get("additionalProperties", True)
+        old_pointer = _join(old.pointer, "additionalProperties")
+        new_pointer = _join(new.pointer, "additionalProperties")
+        old_schema = (
+            self._resolve(self.old, old_extra, old_pointer) if isinstance(old_extra, dict) else None
+        )
+        new_schema = (
+            self._resolve(self.new, new_extra, new_pointer) if isinstance(new_extra, dict) else None
+        )
+        # `true` and `{}` both allow anything.
+        old_any = old_extra is True or (old_schema is not None and old_schema.value == {})
+        new_any = new_extra is True or (new_schema is not None and new_schema.value == {})
+        if old_any and new_any:
+            return
+        if old_schema is not None and new_schema is not None and not old_any and not new_any:
+            self.compare_schema(old_schema, new_schema, side)
+            return
+        message = (
+            f"additionalProperties {_describe_extra(old_extra)} is now {_describe_extra(new_extra)}"
+        )
+        pointer = new_pointer if "additionalProperties" in new.value else new.pointer
+        # Ordered from "nothing extra" through "extras of one schema" to "anything".
+        rank = {False: 0, True: 2}
+        old_rank = 2 if old_any else rank.get(old_extra, 1) if isinstance(old_extra, bool) else 1
+        new_rank = 2 if new_any else rank.get(new_extra, 1) if isinstance(new_extra, bool) else 1
+        if new_rank < old_rank:
+            self._by_side(
+                side,
+                "request-additional-properties-narrowed",
+                "response-additional-properties-narrowed",
+                pointer,
+                message,
+            )
+        elif side == "request":
+            self._report("request-additional-properties-widened", pointer, message)
+        elif old_rank == 0:
+            # A tolerant reader ignores members it does not know, as for response-member-added.
+            self._report("response-additional-properties-allowed", pointer, message)
+        else:
+            self._report("response-additional-properties-widened", pointer, message)
+
+
+def _describe_extra(value: Any) -> str:
+    if value is True or value == {}:
+        return "any"
+    if value is False:
+        return "none"
+    return "a schema"
+
+
+def _divides(divisor: Any, value: Any) -> bool:
+    try:
+        quotient = value / divisor
+    except (TypeError, ZeroDivisionError):
+        return False
+    return bool(abs(quotient - round(quotient)) < 1e-9)
+
+
+def rules_table() -> Iterator[Rule]:
+    """Every rule, breaking ones first, in the order they are documented."""
+    yield from (r for r in RULES.values() if r.severity == BREAKING)
+    yield from (r for r in RULES.values() if r.severity == NON_BREAKING)
