@@ -1,0 +1,61 @@
+"""The domain's exceptions: what the store refuses, independent of HTTP.
+
+`mock_server.errors` translates each into the brief's error shape for its status.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class DomainError(Exception):
+    """Base of everything the store refuses."""
+
+
+class RecordNotFound(DomainError):
+    """No record of this resource has this id."""
+
+    def __init__(self, entity: str, record_id: str) -> None:
+        super().__init__(f"{entity} {record_id!r} does not exist.")
+
+
+class IdTaken(DomainError):
+    """A client-chosen id is already used by another record."""
+
+    def __init__(self, entity: str, record_id: str) -> None:
+        super().__init__(f"The id {record_id!r} is already taken by another {entity}.")
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One validation problem: the request member at fault and what is wrong with it."""
+
+    field: str
+    message: str
+
+
+class InvalidRecord(DomainError):
+    """The request is well-formed but breaks the API's rules; one problem per member."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        super().__init__("; ".join(f"{p.field}: {p.message}" for p in problems))
+        self.problems = problems
+
+
+@dataclass(frozen=True)
+class Related:
+    """A record that depends on one being deleted."""
+
+    entity: str
+    id: str
+
+
+class DeleteBlocked(DomainError):
+    """A delete without force of a record that has dependents; nothing was deleted."""
+
+    def __init__(self, entity: str, record_id: str, related: list[Related]) -> None:
+        super().__init__(
+            f"{entity} {record_id!r} has {len(related)} related records; "
+            "delete them first or repeat the request with force=true."
+        )
+        self.related = related

@@ -1,0 +1,55 @@
+"""The operations of the spec: one set of handlers, one instance per resource.
+
+The spec's operationIds (`action_session.view`, ...) name these instances' methods through
+Connexion's `RelativeResolver("mock_server.handlers")`. Each handler makes one store call and
+shapes the HTTP answer; validation is the spec's job and the rules are the store's.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from connexion import request
+from connexion.lifecycle import ConnexionResponse
+
+from mock_server.resources import RESOURCES
+from mock_server.store import Store
+
+Answer = tuple[Any, int] | tuple[Any, int, dict[str, str]]
+
+
+def _store() -> Store:
+    store = request.state.store
+    assert isinstance(store, Store)
+    return store
+
+
+class ResourceHandlers:
+    """index, create, view, update and delete for one resource."""
+
+    def __init__(self, name: str) -> None:
+        self.resource = RESOURCES[name]
+
+    def index(self, body: dict[str, Any] | None = None) -> Answer:
+        page = _store().index(self.resource.name, body or {})
+        return page.items, 200, page.headers()
+
+    def create(self, body: dict[str, Any]) -> Answer:
+        record = _store().create(self.resource.name, body)
+        location = f"/v2/{self.resource.path}/view/{record[self.resource.id_field]}"
+        return record, 201, {"Location": location}
+
+    def view(self, id: str) -> Answer:  # noqa: A002 - the spec names the path parameter `id`
+        return _store().view(self.resource.name, id), 200
+
+    def update(self, id: str, body: dict[str, Any]) -> Answer:  # noqa: A002
+        return _store().update(self.resource.name, id, body), 200
+
+    def delete(self, id: str, force: bool = False) -> ConnexionResponse:  # noqa: A002
+        _store().delete(self.resource.name, id, force=force)
+        return ConnexionResponse(status_code=204)
+
+
+action_session = ResourceHandlers("action_session")
+action_session_subscription = ResourceHandlers("action_session_subscription")
+action_session_date = ResourceHandlers("action_session_date")

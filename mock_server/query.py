@@ -1,0 +1,119 @@
+"""Index semantics: filter, sort and paginate a list of answered records, as Yii2 does.
+
+Pure functions over plain dicts; the store decides which records are candidates.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from mock_server.resources import FieldKind
+
+MAX_PER_PAGE = 100
+DEFAULT_PER_PAGE = 100
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of an index answer and the numbers its pagination headers report."""
+
+    items: list[dict[str, Any]]
+    total: int
+    page: int
+    page_count: int
+    per_page: int
+
+    def headers(self) -> dict[str, str]:
+        return {
+            "X-Pagination-Total-Count": str(self.total),
+            "X-Pagination-Page-Count": str(self.page_count),
+            "X-Pagination-Current-Page": str(self.page),
+            "X-Pagination-Per-Page": str(self.per_page),
+        }
+
+
+def parse_datetime(value: str) -> datetime:
+    """An RFC 3339 date-time; a naive one is taken as UTC so that it compares with the others."""
+    parsed = datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
+    if parsed.tzinfo is None:
+        from datetime import UTC
+
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed
+
+
+def _comparable(kind: FieldKind, value: Any) -> Any:
+    if value is None:
+        return None
+    if kind == "datetime" and isinstance(value, str):
+        try:
+            return parse_datetime(value)
+        except ValueError:
+            return value
+    if kind == "string" and isinstance(value, str):
+        # The mock compares strings case-insensitively, like the production database's collation.
+        return value.casefold()
+    return value
+
+
+def matches(record: Mapping[str, Any], conditions: Mapping[str, Any], fields: Mapping[str, FieldKind]) -> bool:
+    """Exact equality on every condition; the caller has already dropped null, "" and unknown keys."""
+    for name, wanted in conditions.items():
+        kind = fields[name]
+        have = record.get(name)
+        if kind == "datetime":
+            if _comparable(kind, have) != _comparable(kind, wanted):
+                return False
+        elif have != wanted:
+            return False
+    return True
+
+
+def conditions_of(filter_: Mapping[str, Any] | None, fields: Mapping[str, FieldKind]) -> dict[str, Any]:
+    """The filter's effective conditions: known, scalar fields whose value is neither null nor ""."""
+    if not filter_:
+        return {}
+    return {
+        name: value
+        for name, value in filter_.items()
+        if name in fields and fields[name] != "object" and value is not None and value != ""
+    }
+
+
+def sort_records(
+    records: list[dict[str, Any]], sort: str | None, fields: Mapping[str, FieldKind], id_field: str
+) -> list[dict[str, Any]]:
+    """Sort by one field (`-` for descending), ties by id; an unknown field keeps storage order."""
+    if not sort:
+        return records
+    descending = sort.startswith("-")
+    name = sort[1:] if descending else sort
+    kind = fields.get(name)
+    if kind is None or kind == "object":
+        return records
+    # Ties broken by the primary key ascending whatever the direction: the second sort is stable.
+    ordered = sorted(records, key=lambda r: str(r[id_field]))
+
+    def key(record: dict[str, Any]) -> tuple[bool, Any]:
+        value = _comparable(kind, record.get(name))
+        return (value is not None, value if value is not None else 0)
+
+    try:
+        return sorted(ordered, key=key, reverse=descending)
+    except TypeError:
+        # Mixed types in one field (only possible in hand-edited data): fall back to text order.
+        return sorted(ordered, key=lambda r: (key(r)[0], str(key(r)[1])), reverse=descending)
+
+
+def paginate(records: Sequence[dict[str, Any]], per_page: int | None, page: int | None) -> Page:
+    """Cap the page size, clamp the page to the last one, and slice."""
+    size = min(per_page or DEFAULT_PER_PAGE, MAX_PER_PAGE)
+    total = len(records)
+    page_count = math.ceil(total / size)
+    current = min(page or 1, max(page_count, 1))
+    start = (current - 1) * size
+    return Page(list(records[start : start + size]), total, current, page_count, size)

@@ -1,0 +1,208 @@
+"""The API's behaviour over stored records: create, view, update, delete and index.
+
+It owns the rules the spec cannot express (references, id uniqueness, date order, computed
+fields, delete with force and cascade) and computes derived fields in one place (`_answer`).
+It reaches the records only through `mock_server.storage.Database`, and every write goes through
+one transaction so that a change is applied whole or not at all.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from mock_server import query
+from mock_server.exceptions import (
+    DeleteBlocked,
+    IdTaken,
+    InvalidRecord,
+    Problem,
+    RecordNotFound,
+    Related,
+)
+from mock_server.resources import (
+    ACTION_TABLE,
+    HISTORIZED,
+    ID_FIELDS,
+    RESOURCES,
+    Resource,
+)
+from mock_server.storage import Database, Record
+
+ACTION_SESSION = "action_session"
+
+
+class Store:
+    """The mock's state and rules. Plain dicts in and out; thread-safe through the database lock."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        self._answerers: dict[str, Callable[[Record], dict[str, Any]]] = {
+            "action_session": self._answer_session,
+            "action_session_subscription": self._answer_plain("action_session_subscription"),
+            "action_session_date": self._answer_date,
+        }
+
+    @classmethod
+    def indexes(cls) -> dict[str, tuple[str, ...]]:
+        """The secondary indexes the store needs: each dependent table by its parent field."""
+        return {
+            r.name: (r.parent_field,) for r in RESOURCES.values() if r.parent_field is not None
+        }
+
+    # -- operations ------------------------------------------------------------------------
+    def index(self, name: str, search: Mapping[str, Any]) -> query.Page:
+        resource = RESOURCES[name]
+        fields = resource.fields
+        conditions = query.conditions_of(search.get("filter"), fields)
+        history = bool(search.get("history", False))
+        with self._db.reading():
+            answer = self._answerers[name]
+            records = [
+                answer(raw)
+                for raw in self._db.iter_raw(name)
+                if history or not raw.get(HISTORIZED, False)
+            ]
+        if conditions:
+            records = [r for r in records if query.matches(r, conditions, fields)]
+        records = query.sort_records(records, search.get("sort"), fields, resource.id_field)
+        return query.paginate(records, search.get("per-page"), search.get("page"))
+
+    def view(self, name: str, record_id: str) -> dict[str, Any]:
+        resource = RESOURCES[name]
+        with self._db.reading():
+            raw = self._db.get(name, record_id)
+            if raw is None:
+                raise RecordNotFound(resource.entity, record_id)
+            return self._answerers[name](raw)
+
+    def create(self, name: str, body: Mapping[str, Any]) -> dict[str, Any]:
+        resource = RESOURCES[name]
+        record = {f: None for f in resource.stored}
+        record.update(resource.defaults)
+        record.update(_writable(resource, body, include_id=True))
+        with self._db.transaction():
+            self._check(resource, record)
+            record_id = record.get(resource.id_field)
+            if record_id is None:
+                record_id = record[resource.id_field] = str(uuid.uuid4())
+            elif self._db.contains(name, record_id):
+                raise IdTaken(resource.entity, record_id)
+            self._db.insert(name, record)
+            return _stored(resource, record)
+
+    def update(self, name: str, record_id: str, body: Mapping[str, Any]) -> dict[str, Any]:
+        resource = RESOURCES[name]
+        changes = _writable(resource, body, include_id=False)
+        with self._db.transaction():
+            current = self._db.get(name, record_id)
+            if current is None:
+                raise RecordNotFound(resource.entity, record_id)
+            merged = {**current, **changes}
+            self._check(resource, merged)
+            if changes:
+                self._db.update(name, record_id, changes)
+            return _stored(resource, merged)
+
+    def delete(self, name: str, record_id: str, *, force: bool) -> None:
+        resource = RESOURCES[name]
+        with self._db.transaction():
+            if not self._db.contains(name, record_id):
+                raise RecordNotFound(resource.entity, record_id)
+            related = self._related(resource, record_id)
+            if related and not force:
+                raise DeleteBlocked(resource.entity, record_id, related)
+            for table in resource.dependents:
+                entity = RESOURCES[table].entity
+                self._db.remove(table, [r.id for r in related if r.entity == entity])
+            self._db.remove(name, [record_id])
+
+    # -- rules ---------------------------------------------------------------------------------
+    def _check(self, resource: Resource, record: Mapping[str, Any]) -> None:
+        """The rules the spec cannot state; every broken one is reported, not only the first."""
+        problems = []
+        for field, table in resource.references.items():
+            value = record.get(field)
+            if value is not None and not self._db.contains(table, value):
+                target = "action" if table == ACTION_TABLE else RESOURCES[table].entity
+                problems.append(Problem(field, f"{target} {value!r} does not exist."))
+        if resource.ordered_pair is not None:
+            first, second = resource.ordered_pair
+            try:
+                begins = query.parse_datetime(record[first])
+                ends = query.parse_datetime(record[second])
+            except (KeyError, TypeError, ValueError):
+                pass  # the spec's format check reports malformed dates
+            else:
+                if ends < begins:
+                    problems.append(Problem(second, f"{second} must not be earlier than {first}."))
+        if problems:
+            raise InvalidRecord(problems)
+
+    def _related(self, resource: Resource, record_id: str) -> list[Related]:
+        related = []
+        for table in resource.dependents:
+            dependent = RESOURCES[table]
+            assert dependent.parent_field is not None
+            for record in self._db.find(table, dependent.parent_field, record_id):
+                related.append(Related(dependent.entity, record[dependent.id_field]))
+        return related
+
+    # -- answers: stored fields plus joined and computed ones, computed here only ----------------
+    def _answer_plain(self, name: str) -> Callable[[Record], dict[str, Any]]:
+        resource = RESOURCES[name]
+        return lambda raw: _stored(resource, raw)
+
+    def _action_fields(self, action_id: Any) -> dict[str, Any]:
+        action = self._db.get(ACTION_TABLE, action_id) if isinstance(action_id, str) else None
+        action = action or {}
+        return {k: action.get(k) for k in ("action_code", "action_name", "action_type")}
+
+    def _answer_session(self, raw: Record) -> dict[str, Any]:
+        answer = _stored(RESOURCES[ACTION_SESSION], raw)
+        answer.update(self._action_fields(raw.get("action_id")))
+        session_id = raw["action_session_id"]
+        done = [s.get("done") for s in self._db.find("action_session_subscription", "action_session_id", session_id)]
+        answer["count_subscribed"] = len(done)
+        answer["count_done"] = done.count(1)
+        answer["count_fail"] = done.count(0)
+        answer["count_unknown"] = done.count(-1)
+        days = self._db.find("action_session_date", "action_session_id", session_id)
+        answer["date_begin"] = _day_of(days, "date_begin", min)
+        answer["date_end"] = _day_of(days, "date_end", max)
+        return answer
+
+    def _answer_date(self, raw: Record) -> dict[str, Any]:
+        answer = _stored(RESOURCES["action_session_date"], raw)
+        session = self._db.get(ACTION_SESSION, raw.get("action_session_id") or "") or {}
+        answer["action_id"] = session.get("action_id")
+        answer.update(self._action_fields(session.get("action_id")))
+        return answer
+
+
+def _writable(resource: Resource, body: Mapping[str, Any], *, include_id: bool) -> dict[str, Any]:
+    """The members a client may set: stored fields only; the id only on create."""
+    return {
+        k: v
+        for k, v in body.items()
+        if k in resource.stored and (include_id or k != resource.id_field)
+    }
+
+
+def _stored(resource: Resource, raw: Mapping[str, Any]) -> dict[str, Any]:
+    return {f: raw.get(f) for f in resource.stored}
+
+
+def _day_of(days: Iterable[Record], field: str, pick: Callable[..., Record]) -> str | None:
+    """The calendar day (as written) of the earliest begin or the latest end among the days."""
+    candidates = [d for d in days if isinstance(d.get(field), str)]
+    if not candidates:
+        return None
+    chosen = pick(candidates, key=lambda d: query.parse_datetime(d[field]))
+    return str(chosen[field])[:10]
+
+
+def default_id_fields() -> dict[str, str]:
+    """Each table's id field, as the database keys records."""
+    return dict(ID_FIELDS)

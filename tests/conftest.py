@@ -1,0 +1,93 @@
+"""Shared fixtures: the real mock server, started on a free loopback port with a fresh database."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import httpx
+import pytest
+import uvicorn
+
+from mock_server.app import create_app
+from mock_server.settings import Settings
+
+TOKEN = "dev"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class RunningMock:
+    """A mock app served by uvicorn in a thread; every answer is validated against the spec."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.base_url = f"http://{settings.host}:{settings.port}"
+        config = uvicorn.Config(
+            create_app(settings),
+            host=settings.host,
+            port=settings.port,
+            log_level="warning",
+            access_log=False,
+            lifespan="on",
+        )
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self._server.run, daemon=True)
+
+    def start(self) -> RunningMock:
+        self._thread.start()
+        deadline = time.monotonic() + 20
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("the mock server did not start")
+            time.sleep(0.01)
+        return self
+
+    def stop(self) -> None:
+        self._server.should_exit = True
+        self._thread.join(timeout=20)
+
+    def client(self, *, auth: bool = True) -> httpx.Client:
+        return httpx.Client(base_url=self.base_url, headers=AUTH if auth else {}, timeout=30)
+
+
+def mock_settings(db_path: Path, **overrides: object) -> Settings:
+    base = Settings(host="127.0.0.1", port=free_port(), db_path=db_path, validate_responses=True)
+    return replace(base, **overrides)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def start_mock(tmp_path: Path) -> Iterator[object]:
+    """A function that starts a mock (default: fresh database in tmp_path); all are stopped after the test."""
+    started: list[RunningMock] = []
+
+    def start(db_path: Path | None = None, **overrides: object) -> RunningMock:
+        mock = RunningMock(mock_settings(db_path or tmp_path / "db.json", **overrides)).start()
+        started.append(mock)
+        return mock
+
+    yield start
+    for mock in started:
+        mock.stop()
+
+
+@pytest.fixture
+def mock(start_mock: object) -> RunningMock:
+    """A running mock on a fresh copy of the default data."""
+    return start_mock()  # type: ignore[operator,no-any-return]
+
+
+@pytest.fixture
+def client(mock: RunningMock) -> Iterator[httpx.Client]:
+    """An authenticated client of a fresh mock."""
+    with mock.client() as c:
+        yield c
