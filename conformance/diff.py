@@ -433,22 +433,27 @@ class _Differ:
 
     def _parameters(
         self, document: Mapping[str, Any], path_item: Mapping[str, Any], operation: _Node
-    ) -> dict[tuple[str, str], _Node]:
-        """The operation's parameters, path-level ones included, keyed by (in, name)."""
+    ) -> dict[tuple[str, str], tuple[_Node, str]]:
+        """The operation's parameters, path-level ones included, keyed by (in, name).
+
+        Each comes with the pointer of its entry in the `parameters` list: a parameter added or
+        removed is reported there, a change inside a shared parameter at the parameter itself.
+        """
         item_pointer = operation.pointer.rsplit("/", 1)[0]
-        found: dict[tuple[str, str], _Node] = {}
+        found: dict[tuple[str, str], tuple[_Node, str]] = {}
         sources = (
             (path_item.get("parameters"), _join(item_pointer, "parameters")),
             (_mapping(operation.value).get("parameters"), _join(operation.pointer, "parameters")),
         )
         for listed, pointer in sources:
             for index, raw in enumerate(listed if isinstance(listed, list) else []):
-                node = self._resolve(document, raw, _join(pointer, index))
+                entry = _join(pointer, index)
+                node = self._resolve(document, raw, entry)
                 param = _mapping(node.value)
                 location = str(param.get("in", ""))
                 name = str(param.get("name", ""))
                 # Header names are case-insensitive on the wire.
-                found[(location, name.lower() if location == "header" else name)] = node
+                found[(location, name.lower() if location == "header" else name)] = (node, entry)
         return found
 
     def _compare_parameters(
@@ -460,8 +465,10 @@ class _Differ:
         new_item: Mapping[str, Any],
         new: _Node,
     ) -> None:
-        old_params = self._parameters(self.old, old_item, old)
-        new_params = self._parameters(self.new, new_item, new)
+        old_entries = self._parameters(self.old, old_item, old)
+        new_entries = self._parameters(self.new, new_item, new)
+        old_params = {key: node for key, (node, _) in old_entries.items()}
+        new_params = {key: node for key, (node, _) in new_entries.items()}
         pairs: list[tuple[tuple[str, str], tuple[str, str]]] = [
             (key, key) for key in old_params if key in new_params
         ]
@@ -508,7 +515,7 @@ class _Differ:
         for key in removed:
             self._report(
                 "parameter-removed",
-                old_params[key].pointer,
+                old_entries[key][1],
                 f"{key[0]} parameter {key[1]!r} removed",
                 "old",
             )
@@ -517,7 +524,7 @@ class _Differ:
             required = param.get("required") is True
             self._report(
                 "parameter-added-required" if required else "parameter-added",
-                new_params[key].pointer,
+                new_entries[key][1],
                 f"{'required' if required else 'optional'} {key[0]} parameter {key[1]!r} added",
             )
         for old_key, new_key in pairs:
@@ -583,13 +590,14 @@ class _Differ:
             required = _mapping(body.value).get("required") is True
             self._report(
                 "request-body-added-required" if required else "request-body-added",
-                body.pointer,
+                _join(new.pointer, "requestBody"),
                 f"{'required' if required else 'optional'} request body added",
             )
             return
         old_body = self._resolve(self.old, old_raw, _join(old.pointer, "requestBody"))
         if new_raw is None:
-            self._report("request-body-removed", old_body.pointer, "request body removed", "old")
+            pointer = _join(old.pointer, "requestBody")
+            self._report("request-body-removed", pointer, "request body removed", "old")
             return
         new_body = self._resolve(self.new, new_raw, _join(new.pointer, "requestBody"))
         old_required = _mapping(old_body.value).get("required") is True
@@ -660,7 +668,7 @@ class _Differ:
             if target not in new_responses:
                 self._report(
                     "response-status-removed",
-                    old_node.pointer,
+                    _join(old_pointer, old_keys[status]),
                     f"response {old_keys[status]} removed",
                     "old",
                 )
@@ -692,7 +700,8 @@ class _Differ:
                     if lowered.startswith(PAGINATION_HEADER_PREFIX)
                     else "response-header-removed"
                 )
-                self._report(rule, old_node.pointer, f"header {old_name} removed", "old")
+                pointer = _join(old.pointer, "headers", old_name)
+                self._report(rule, pointer, f"header {old_name} removed", "old")
                 continue
             new_name, new_raw = new_headers[lowered]
             new_node = self._resolve(self.new, new_raw, _join(new.pointer, "headers", new_name))
@@ -715,10 +724,10 @@ class _Differ:
                 self._param_schema(self.new, new_node),
                 "response",
             )
-        for lowered, (new_name, new_raw) in new_headers.items():
+        for lowered, (new_name, _) in new_headers.items():
             if lowered not in old_headers:
-                new_node = self._resolve(self.new, new_raw, _join(new.pointer, "headers", new_name))
-                self._report("response-header-added", new_node.pointer, f"header {new_name} added")
+                pointer = _join(new.pointer, "headers", new_name)
+                self._report("response-header-added", pointer, f"header {new_name} added")
         self._compare_content(old, new, "response")
 
     # -- security --------------------------------------------------------------------------------
@@ -918,9 +927,9 @@ class _Differ:
                 break
         if not matched:
             message = (
-                f"the schema became a {kw} none of whose branches is the old schema"
+                f"the schema became {kw}, and none of its branches is the old schema"
                 if new_kw is not None
-                else f"the schema is no longer a {kw}, and is none of its former branches"
+                else f"the schema is no longer {kw}, and is none of its former branches"
             )
             self._report("composition-changed", pointer, message, document)
             return False
@@ -930,10 +939,10 @@ class _Differ:
             )
         if new_kw is not None:
             message = (
-                f"the schema became a {kw} of {len(branches)} branches, one of them the old one"
+                f"the schema became {kw} of {len(branches)} branches, one of them the old schema"
             )
         else:
-            message = f"the schema was a {kw} of {len(branches)} branches and is now one of them"
+            message = f"the schema was {kw} of {len(branches)} branches and is now one of them"
         # Wrapping in a union widens and unwrapping narrows; allOf the other way round.
         if union == (new_kw is not None):
             self._widened(side, pointer, message, document)
@@ -1035,7 +1044,7 @@ class _Differ:
                 return False
         old_format, new_format = old.value.get("format"), new.value.get("format")
         if old_format != new_format:
-            message = f"format {_show(old_format)} is now {_show(new_format)}"
+            message = _changed("format", old_format, new_format)
             if old_format is None:
                 self._by_side(
                     side,
@@ -1060,12 +1069,16 @@ class _Differ:
                 "request-nullable-removed",
                 "response-nullable-removed",
                 new.pointer,
-                "no longer nullable",
+                "null is no longer allowed",
             )
         elif new_null and not old_null:
             pointer = _join(new.pointer, "nullable") if "nullable" in new.value else new.pointer
             self._by_side(
-                side, "request-nullable-added", "response-nullable-added", pointer, "now nullable"
+                side,
+                "request-nullable-added",
+                "response-nullable-added",
+                pointer,
+                "null is now allowed",
             )
 
     def _compare_enum(self, old: _Node, new: _Node, side: Side) -> None:
@@ -1123,7 +1136,7 @@ class _Differ:
         self, side: Side, tightened: bool, old: _Node, new: _Node, keyword: str
     ) -> None:
         old_value, new_value = old.value.get(keyword), new.value.get(keyword)
-        message = f"{keyword} {_show(old_value)} is now {_show(new_value)}"
+        message = _changed(keyword, old_value, new_value)
         pointer = _join(new.pointer, keyword) if keyword in new.value else new.pointer
         if tightened:
             self._by_side(
@@ -1290,6 +1303,14 @@ class _Differ:
             self._report("response-additional-properties-allowed", pointer, message)
         else:
             self._report("response-additional-properties-widened", pointer, message)
+
+
+def _changed(keyword: str, old: Any, new: Any) -> str:
+    if old is None:
+        return f"{keyword} {_show(new)} added"
+    if new is None:
+        return f"{keyword} {_show(old)} removed"
+    return f"{keyword} {_show(old)} is now {_show(new)}"
 
 
 def _describe_extra(value: Any) -> str:

@@ -1,0 +1,285 @@
+"""Tests for `conformance.diff`: the corpus of single changes, refactors, and the rule table.
+
+Each corpus case in `tests/diff_corpus/{breaking,non_breaking,refactor}/` is one YAML file: an
+optional `before` patch that turns `_base.yaml` into OLD, a `change` patch that turns OLD into NEW
+(JSON Patch operations: add, remove, replace, move, copy), and the exact changes expected.
+"""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from conformance.diff import (
+    BREAKING,
+    NON_BREAKING,
+    RULES,
+    Change,
+    DiffError,
+    diff_specs,
+    has_breaking,
+    rules_table,
+)
+
+CORPUS = Path(__file__).parent / "diff_corpus"
+KINDS = ("breaking", "non_breaking", "refactor")
+
+
+def _tokens(pointer: str) -> list[str]:
+    if pointer == "":
+        return []
+    assert pointer.startswith("/"), pointer
+    return [t.replace("~1", "/").replace("~0", "~") for t in pointer[1:].split("/")]
+
+
+def _parent(document: Any, pointer: str) -> tuple[Any, str]:
+    *head, last = _tokens(pointer)
+    node = document
+    for token in head:
+        node = node[int(token)] if isinstance(node, list) else node[token]
+    return node, last
+
+
+def _get(document: Any, pointer: str) -> Any:
+    parent, last = _parent(document, pointer)
+    return parent[int(last)] if isinstance(parent, list) else parent[last]
+
+
+def _remove(document: Any, pointer: str) -> Any:
+    parent, last = _parent(document, pointer)
+    return parent.pop(int(last)) if isinstance(parent, list) else parent.pop(last)
+
+
+def _add(document: Any, pointer: str, value: Any) -> None:
+    parent, last = _parent(document, pointer)
+    if isinstance(parent, list):
+        parent.insert(len(parent) if last == "-" else int(last), value)
+    else:
+        parent[last] = value
+
+
+def apply_patch(document: Any, operations: list[dict[str, Any]]) -> Any:
+    """Apply JSON Patch (RFC 6902) add/remove/replace/move/copy operations to a copy."""
+    result = copy.deepcopy(document)
+    for op in operations:
+        kind, path = op["op"], op["path"]
+        if kind == "add":
+            _add(result, path, copy.deepcopy(op["value"]))
+        elif kind == "remove":
+            _remove(result, path)
+        elif kind == "replace":
+            _remove(result, path)
+            _add(result, path, copy.deepcopy(op["value"]))
+        elif kind == "move":
+            _add(result, path, _remove(result, op["from"]))
+        elif kind == "copy":
+            _add(result, path, copy.deepcopy(_get(result, op["from"])))
+        else:
+            raise ValueError(f"unsupported patch op {kind!r}")
+    return result
+
+
+def _base() -> dict[str, Any]:
+    loaded = yaml.safe_load((CORPUS / "_base.yaml").read_text(encoding="utf-8"))
+    assert isinstance(loaded, dict)
+    return loaded
+
+
+def _cases() -> list[Any]:
+    params = []
+    for kind in KINDS:
+        for path in sorted((CORPUS / kind).glob("*.yaml")):
+            params.append(pytest.param(kind, path, id=f"{kind}/{path.stem}"))
+    return params
+
+
+def _load_case(path: Path) -> tuple[dict[str, Any], dict[str, Any], list[dict[str, Any]]]:
+    case = yaml.safe_load(path.read_text(encoding="utf-8"))
+    old = apply_patch(_base(), case.get("before") or [])
+    new = apply_patch(old, case.get("change") or [])
+    return old, new, case.get("expect") or []
+
+
+def _as_tuples(changes: list[Change]) -> set[tuple[str, str, str, str]]:
+    return {(c.rule, c.severity, c.pointer, c.document) for c in changes}
+
+
+@pytest.mark.parametrize(("kind", "path"), _cases())
+def test_corpus_case_reports_exactly_the_expected_changes(kind: str, path: Path) -> None:
+    old, new, expected = _load_case(path)
+
+    changes = diff_specs(old, new)
+
+    wanted = {(e["rule"], e["severity"], e["pointer"], e.get("document", "new")) for e in expected}
+    assert _as_tuples(changes) == wanted, "\n".join(
+        f"{c.severity} {c.rule} {c.pointer} ({c.document}): {c.message}" for c in changes
+    )
+    if kind == "breaking":
+        assert has_breaking(changes)
+    elif kind == "non_breaking":
+        assert changes and not has_breaking(changes)
+    else:
+        assert changes == []
+
+
+def test_corpus_has_at_least_forty_single_change_cases() -> None:
+    counts = {kind: len(list((CORPUS / kind).glob("*.yaml"))) for kind in KINDS}
+
+    assert counts["breaking"] + counts["non_breaking"] >= 40, counts
+    assert counts["refactor"] >= 3, counts
+
+
+def test_corpus_expectations_name_real_rules_with_their_severity() -> None:
+    for _, path in (p.values for p in _cases()):
+        assert isinstance(path, Path)
+        for expected in yaml.safe_load(path.read_text(encoding="utf-8")).get("expect") or []:
+            assert expected["rule"] in RULES, path.name
+            assert RULES[expected["rule"]].severity == expected["severity"], path.name
+
+
+def test_identical_documents_report_nothing() -> None:
+    assert diff_specs(_base(), _base()) == []
+
+
+def test_the_project_contract_compared_with_itself_reports_nothing() -> None:
+    contract = yaml.safe_load(
+        (Path(__file__).parents[1] / "openapi" / "openapi.yaml").read_text(encoding="utf-8")
+    )
+
+    assert diff_specs(contract, copy.deepcopy(contract)) == []
+
+
+def test_every_rule_severity_is_breaking_or_non_breaking_and_listed_breaking_first() -> None:
+    table = list(rules_table())
+
+    assert {rule.severity for rule in table} == {BREAKING, NON_BREAKING}
+    assert len(table) == len(RULES)
+    first_compatible = next(i for i, r in enumerate(table) if r.severity == NON_BREAKING)
+    assert all(r.severity == NON_BREAKING for r in table[first_compatible:])
+
+
+def test_shared_schema_change_is_reported_once_per_side_not_per_operation() -> None:
+    old = _base()
+    new = apply_patch(old, [{"op": "add", "path": "/components/schemas/Done/enum/-", "value": 2}])
+
+    changes = diff_specs(old, new)
+
+    # Done is sent by subscription create and returned by create and view: one finding a side.
+    assert _as_tuples(changes) == {
+        ("response-enum-widened", BREAKING, "/components/schemas/Done/enum", "new"),
+        ("request-enum-widened", NON_BREAKING, "/components/schemas/Done/enum", "new"),
+    }
+
+
+def test_change_inside_a_recursive_schema_is_found_and_the_comparison_ends() -> None:
+    recursive = {
+        "type": "object",
+        "properties": {
+            "entity": {"type": "string"},
+            "children": {"type": "array", "items": {"$ref": "#/components/schemas/RelatedRecord"}},
+        },
+    }
+    old = apply_patch(
+        _base(),
+        [{"op": "replace", "path": "/components/schemas/RelatedRecord", "value": recursive}],
+    )
+    new = apply_patch(
+        old,
+        [
+            {
+                "op": "add",
+                "path": "/components/schemas/RelatedRecord/properties/entity/maxLength",
+                "value": 40,
+            }
+        ],
+    )
+
+    changes = diff_specs(old, new)
+
+    assert _as_tuples(changes) == {
+        (
+            "response-constraint-tightened",
+            NON_BREAKING,
+            "/components/schemas/RelatedRecord/properties/entity/maxLength",
+            "new",
+        )
+    }
+
+
+def test_mutually_recursive_schemas_compare_without_changes() -> None:
+    node_a = {"type": "object", "properties": {"b": {"$ref": "#/components/schemas/B"}}}
+    node_b = {"type": "object", "properties": {"a": {"$ref": "#/components/schemas/A"}}}
+    old = apply_patch(
+        _base(),
+        [
+            {"op": "add", "path": "/components/schemas/A", "value": node_a},
+            {"op": "add", "path": "/components/schemas/B", "value": node_b},
+            {
+                "op": "add",
+                "path": "/components/schemas/ActionSession/properties/tree",
+                "value": {"anyOf": [{"$ref": "#/components/schemas/A"}, {"type": "string"}]},
+            },
+        ],
+    )
+
+    assert diff_specs(old, copy.deepcopy(old)) == []
+
+
+def test_ref_that_does_not_resolve_is_an_error_naming_the_document() -> None:
+    old = _base()
+    new = apply_patch(old, [{"op": "remove", "path": "/components/schemas/Reference"}])
+
+    with pytest.raises(
+        DiffError, match=r"^NEW .*\$ref does not resolve: #/components/schemas/Reference"
+    ):
+        diff_specs(old, new)
+
+
+def test_external_ref_is_an_error_rather_than_a_silent_pass() -> None:
+    old = _base()
+    new = apply_patch(
+        old,
+        [
+            {
+                "op": "replace",
+                "path": "/components/schemas/Reference",
+                "value": {"$ref": "common.yaml#/Reference"},
+            }
+        ],
+    )
+
+    with pytest.raises(DiffError, match="external \\$ref is not supported"):
+        diff_specs(old, new)
+
+
+def test_changes_come_breaking_first_then_by_pointer() -> None:
+    old = _base()
+    new = apply_patch(
+        old,
+        [
+            {"op": "remove", "path": "/paths/~1v2~1action-session-subscription~1view~1{id}"},
+            {"op": "add", "path": "/paths/~1v2~1action-session-date~1view~1{id}", "value": {}},
+            {"op": "replace", "path": "/components/schemas/Reference/maxLength", "value": 128},
+        ],
+    )
+
+    changes = diff_specs(old, new)
+
+    assert [c.severity for c in changes] == [BREAKING, NON_BREAKING, NON_BREAKING]
+    assert changes[1].pointer < changes[2].pointer
+
+
+def test_change_json_has_the_documented_members() -> None:
+    change = Change("path-removed", BREAKING, "/paths/~1v2~1x", "path /v2/x removed", "old")
+
+    assert change.to_json() == {
+        "rule": "path-removed",
+        "severity": "breaking",
+        "pointer": "/paths/~1v2~1x",
+        "document": "old",
+        "message": "path /v2/x removed",
+    }
