@@ -60,11 +60,14 @@ def _success_responses(
 
 
 def _json_schema(doc: SpecDocument, response: dict[str, Any], pointer: str) -> tuple[Any, str]:
-    """The dereferenced schema of the response's (or body's) first JSON media type."""
+    """The dereferenced schema of the response's first JSON media type, and where that media
+    type writes it (the use site, which is what a reader edits, even when it is a `$ref`)."""
     content = response.get("content")
     for media_type, media in content.items() if isinstance(content, dict) else ():
         if is_json(media_type) and isinstance(media, dict) and "schema" in media:
-            return doc.deref(media["schema"], join(pointer, "content", media_type, "schema"))
+            use_site = join(pointer, "content", media_type, "schema")
+            schema, _ = doc.deref(media["schema"], use_site)
+            return schema, use_site
     return None, pointer
 
 

@@ -90,8 +90,15 @@ def _problems(doc: SpecDocument) -> _Problems:
         validator = validators[site.side](
             schema, registry=registry, format_checker=oas30_format_checker
         )
+        # openapi-schema-validator reports a null for a non-nullable type twice ("None for not
+        # nullable", then "not of type"): one `type` finding per node is enough.
+        seen: set[tuple[object, ...]] = set()
         for error in validator.iter_errors(doc.get(site.example_pointer)):
-            _classify(doc, site, error, problems)
+            what = "type" if error.validator == "type" else error.message
+            key = (what, *error.absolute_path)
+            if key not in seen:
+                seen.add(key)
+                _classify(doc, site, error, problems)
     return problems
 
 

@@ -51,7 +51,7 @@ def lint_document(doc: SpecDocument) -> list[Finding]:
         findings.append(
             Finding(
                 file=doc.source,
-                line=1,
+                line=doc.line_of(""),
                 rule=STRUCTURE_RULE_NAME,
                 severity=Severity.INFO,
                 message="the other rules did not run: they need a structurally valid document",
