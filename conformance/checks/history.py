@@ -1,0 +1,52 @@
+"""History: `history: false` (the default) lists active records only; `true` adds historized ones,
+so the default result is always a subset of the history result."""
+
+from __future__ import annotations
+
+from conformance import index
+from conformance.registry import CheckContext, check
+
+
+@check(
+    "history_superset",
+    title="The default result is not a subset of the history result",
+    clause="history: false lists only active records; true lists historized records too",
+)
+def history_superset(ctx: CheckContext) -> None:
+    """Every record listed by default is also listed with `history: true`."""
+    budget = ctx.settings.budget
+    for scope in ctx.world.scopes.values():
+        res = scope.resource
+        for extra in ({}, {"history": False}):
+            default = index.all_records(
+                ctx.client,
+                ctx.contract,
+                res,
+                {"filter": scope.filter, **extra},
+                max_pages=budget.max_walk_pages,
+                title=ctx.title,
+            )
+            full = index.all_records(
+                ctx.client,
+                ctx.contract,
+                res,
+                {"filter": scope.filter, "history": True},
+                max_pages=budget.max_walk_pages,
+                title=ctx.title,
+            )
+            exchange = full.pages[-1].exchange
+            d_total, h_total = default.pages[0].total or 0, full.pages[0].total or 0
+            ctx.expect(
+                d_total <= h_total,
+                f"{d_total} records by default, only {h_total} with history",
+                exchange,
+            )
+            if default.complete and full.complete:
+                missing = {r.get(res.id_field) for r in default.records} - {
+                    r.get(res.id_field) for r in full.records
+                }
+                ctx.expect(
+                    not missing,
+                    f"listed by default but not with history: {sorted(map(str, missing))}",
+                    exchange,
+                )

@@ -1,0 +1,293 @@
+"""Pagination: the four headers against each other and the body, the cap, clamping, totals, walks.
+
+Clauses come from the index semantics of the brief and the `X-Pagination-*` header descriptions
+of the spec; the page-size cap is the spec's `maximum` of `X-Pagination-Per-Page`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from typing import Any
+
+from hypothesis import strategies as st
+
+from conformance import index
+from conformance.contract import Contract
+from conformance.failures import CheckFailure
+from conformance.index import Page
+from conformance.registry import CheckContext, check
+from conformance.world import Scope
+
+HEADERS_TITLE = "Pagination headers disagree with the body"
+
+
+def verify_page(
+    contract: Contract, page: Page, asked_per_page: int | None, title: str = HEADERS_TITLE
+) -> None:
+    """Fail unless the headers of `page` are integers that agree with each other and its body."""
+    pag = contract.pagination
+    values = {
+        pag.total: page.total,
+        pag.page_count: page.page_count,
+        pag.current_page: page.current_page,
+        pag.per_page: page.per_page,
+    }
+    missing = [name for name, value in values.items() if value is None]
+    if missing:
+        raise CheckFailure(
+            title, f"missing or non-integer header(s): {', '.join(missing)}", page.exchange
+        )
+    total, pages, current, per_page = page.total, page.page_count, page.current_page, page.per_page
+    assert total is not None and pages is not None and current is not None and per_page is not None
+    if (
+        asked_per_page is not None
+        and asked_per_page <= pag.max_per_page
+        and per_page != asked_per_page
+    ):
+        raise CheckFailure(
+            title, f"asked per-page {asked_per_page}, {pag.per_page} says {per_page}", page.exchange
+        )
+    if per_page < 1 or pages != math.ceil(total / per_page):
+        raise CheckFailure(
+            title,
+            f"{pag.page_count} is {pages}, expected ceil({total} / {per_page}) = {math.ceil(total / max(per_page, 1))}",
+            page.exchange,
+        )
+    if current < 1 or current > max(pages, 1):
+        raise CheckFailure(
+            title, f"{pag.current_page} is {current} with {pages} page(s)", page.exchange
+        )
+    if total == 0:
+        expected = 0
+    elif current < pages:
+        expected = per_page
+    else:
+        expected = total - (pages - 1) * per_page
+    if len(page.records) != expected:
+        raise CheckFailure(
+            title,
+            f"page {current} of {pages} ({total} records, {per_page} a page) holds {len(page.records)} records, expected {expected}",
+            page.exchange,
+        )
+
+
+def _scope_total(ctx: CheckContext, scope: Scope) -> int:
+    page = index.fetch(
+        ctx.client, ctx.contract, scope.resource, {"filter": scope.filter}, ctx.title
+    )
+    verify_page(ctx.contract, page, None, ctx.title)
+    assert page.total is not None
+    return page.total
+
+
+@check(
+    "pagination_headers",
+    title=HEADERS_TITLE,
+    clause="index: X-Pagination-Total-Count, -Page-Count = ceil(total / per-page) (0 when total is 0), -Current-Page and -Per-Page are always present integers; a page holds per-page records, the last page the rest",
+)
+def pagination_headers(ctx: CheckContext) -> None:
+    """Every page of every scope, at generated page sizes, agrees with its headers."""
+    for scope in ctx.world.scopes.values():
+        _pagination_headers_in(ctx, scope)
+
+
+def _pagination_headers_in(ctx: CheckContext, scope: Scope) -> None:
+    cap = ctx.contract.pagination.max_per_page
+    if True:
+        total = _scope_total(ctx, scope)
+
+        def prop(per_page: int, page_hint: int) -> None:
+            pages = max(math.ceil(total / per_page), 1)
+            page = 1 + page_hint % pages
+            body = index.search(scope.filter, per_page=per_page, page=page)
+            verify_page(
+                ctx.contract,
+                index.fetch(ctx.client, ctx.contract, scope.resource, body, ctx.title),
+                per_page,
+                ctx.title,
+            )
+
+        ctx.property(prop, st.integers(1, min(cap, max(total + 1, 2))), st.integers(0, 1000))
+        # The empty result: a filter on an id no server holds.
+        empty = {**scope.filter, scope.resource.id_field: ctx.tracker.ghost()}
+        page = index.fetch(
+            ctx.client, ctx.contract, scope.resource, index.search(empty, per_page=5), ctx.title
+        )
+        verify_page(ctx.contract, page, 5, ctx.title)
+        ctx.expect(
+            page.current_page == 1, "an empty result must be served as page 1", page.exchange
+        )
+
+
+@check(
+    "per_page_cap",
+    title="Page size is not capped at the contract's maximum",
+    clause="per-page: the server serves at most 100 a page; a larger value is served as 100 and X-Pagination-Per-Page says 100",
+)
+def per_page_cap(ctx: CheckContext) -> None:
+    """Asking for more than the cap is served at the cap."""
+    cap = ctx.contract.pagination.max_per_page
+    scope = ctx.world.scopes[ctx.contract.root.name]
+    for asked in (cap + 1, cap * 10):
+        page = index.fetch(
+            ctx.client,
+            ctx.contract,
+            scope.resource,
+            index.search(scope.filter, per_page=asked),
+            ctx.title,
+        )
+        ctx.expect(
+            page.per_page == cap,
+            f"asked per-page {asked}: {ctx.contract.pagination.per_page} says {page.per_page}, expected {cap}",
+            page.exchange,
+        )
+        ctx.expect(
+            len(page.records) <= cap,
+            f"asked per-page {asked}: {len(page.records)} records served, more than {cap}",
+            page.exchange,
+        )
+
+
+@check(
+    "past_last_page",
+    title="A page past the last is not served as the last page",
+    clause="page: a page past the last is served as the last page, and X-Pagination-Current-Page says which page was served",
+)
+def past_last_page(ctx: CheckContext) -> None:
+    """Pages beyond the count answer the last page, whatever the size."""
+    for scope in ctx.world.scopes.values():
+        sort = scope.resource.id_field
+        for per_page in (ctx.settings.budget.walk_per_page, 7):
+            first = index.fetch(
+                ctx.client,
+                ctx.contract,
+                scope.resource,
+                index.search(scope.filter, per_page=per_page, sort=sort),
+                ctx.title,
+            )
+            pages = first.page_count or 0
+            last = (
+                first
+                if pages <= 1
+                else index.fetch(
+                    ctx.client,
+                    ctx.contract,
+                    scope.resource,
+                    index.search(scope.filter, per_page=per_page, page=pages, sort=sort),
+                    ctx.title,
+                )
+            )
+            beyond = index.fetch(
+                ctx.client,
+                ctx.contract,
+                scope.resource,
+                index.search(scope.filter, per_page=per_page, page=pages + 3, sort=sort),
+                ctx.title,
+            )
+            ctx.expect(
+                beyond.current_page == max(pages, 1),
+                f"asked page {pages + 3} of {pages}: {ctx.contract.pagination.current_page} is {beyond.current_page}, expected {max(pages, 1)}",
+                beyond.exchange,
+            )
+            ids = [r.get(sort) for r in beyond.records]
+            ctx.expect(
+                ids == [r.get(sort) for r in last.records],
+                f"asked page {pages + 3} of {pages}: served {ids}, but the last page holds {[r.get(sort) for r in last.records]}",
+                beyond.exchange,
+            )
+
+
+@check(
+    "total_independent_of_page_size",
+    title="Total count depends on the page size",
+    clause="X-Pagination-Total-Count is the number of matching records, on all pages",
+)
+def total_independent(ctx: CheckContext) -> None:
+    """The same search reports the same total at every page size and page."""
+    cap = ctx.contract.pagination.max_per_page
+    for scope in ctx.world.scopes.values():
+        seen: dict[tuple[int, int], int | None] = {}
+        first = None
+        for per_page, page in ((cap, 1), (1, 1), (2, 2), (5, 1), (3, 1000)):
+            result = index.fetch(
+                ctx.client,
+                ctx.contract,
+                scope.resource,
+                index.search(scope.filter, per_page=per_page, page=page),
+                ctx.title,
+            )
+            seen[(per_page, page)] = result.total
+            first = first or result
+            if len(set(seen.values())) > 1:
+                ctx.fail(f"totals by (per-page, page): {seen}", result.exchange)
+        if first is not None and first.total is not None and first.total <= cap:
+            ctx.expect(
+                len(first.records) == first.total,
+                f"{first.total} matching but one full page holds {len(first.records)}",
+                first.exchange,
+            )
+
+
+def _tie_field(scope: Scope, records: list[dict[str, Any]]) -> str | None:
+    """The sortable field with the most ties among the scope's records (its own, when known)."""
+    own = [r for r in records if scope.is_own(r)]
+    candidates = [f for f in scope.resource.sortable if f != scope.resource.id_field]
+    if not own or not candidates:
+        return None
+    return min(candidates, key=lambda f: len({repr(r.get(f)) for r in own}))
+
+
+@check(
+    "walk_exactly_once",
+    title="Walking the pages returns a record twice or skips one",
+    clause="sort: ties are broken by the primary key, so consecutive pages never overlap or skip; walking every page gives each matching record exactly once",
+)
+def walk_exactly_once(ctx: CheckContext) -> None:
+    """Every page of a search, under unique and heavily tied sorts, lists each record once."""
+    budget = ctx.settings.budget
+    for scope in ctx.world.scopes.values():
+        res = scope.resource
+        whole = index.all_records(
+            ctx.client,
+            ctx.contract,
+            res,
+            {"filter": scope.filter},
+            max_pages=budget.max_walk_pages,
+            title=ctx.title,
+        )
+        tie = _tie_field(scope, whole.records)
+        sorts = [res.id_field, f"-{res.id_field}"] + ([tie, f"-{tie}"] if tie else [])
+        expected = {r.get(res.id_field) for r in whole.records if scope.is_own(r)}
+        for sort in sorts:
+            walked = index.walk(
+                ctx.client,
+                ctx.contract,
+                res,
+                {"filter": scope.filter, "sort": sort},
+                per_page=budget.walk_per_page,
+                max_pages=budget.max_walk_pages,
+                title=ctx.title,
+            )
+            if not walked.complete:
+                continue
+            ids = [r.get(res.id_field) for r in walked.records]
+            twice = sorted(str(i) for i, n in Counter(ids).items() if n > 1)
+            last = walked.pages[-1].exchange
+            ctx.expect(
+                not twice,
+                f"sort {sort!r}, {budget.walk_per_page} a page: listed more than once: {', '.join(twice)}",
+                last,
+            )
+            missing = sorted(str(i) for i in expected - set(ids))
+            ctx.expect(
+                not missing,
+                f"sort {sort!r}, {budget.walk_per_page} a page: never listed: {', '.join(missing)}",
+                last,
+            )
+            total = walked.pages[0].total
+            ctx.expect(
+                len(ids) == total,
+                f"sort {sort!r}: the pages hold {len(ids)} records, the total says {total}",
+                last,
+            )

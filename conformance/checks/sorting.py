@@ -1,0 +1,79 @@
+"""Sort: ascending and `-` descending order for every sortable field; unknown fields ignored.
+
+Sortable fields are the non-object properties of the listed record in the spec. Order is judged
+by `conformance.values.order_problem`: nulls first ascending (last descending), strings in
+code-point or case-insensitive order, date-times as instants. With the run's own records only
+their relative order is judged, so other clients' data cannot fail the check.
+"""
+
+from __future__ import annotations
+
+from conformance import index, values
+from conformance.registry import CheckContext, check
+
+
+@check(
+    "sort_order",
+    title="Records are not in the order the sort asks for",
+    clause="sort: one field name, `-` prefix for descending; nulls sort first ascending; string order is the database's collation",
+)
+def sort_order(ctx: CheckContext) -> None:
+    """Each sortable field, both directions, orders the scope's records."""
+    for scope in ctx.world.scopes.values():
+        res = scope.resource
+        for name in res.sortable:
+            kind = res.item_fields[name]
+            for descending in (False, True):
+                sort = f"-{name}" if descending else name
+                walked = index.all_records(
+                    ctx.client,
+                    ctx.contract,
+                    res,
+                    {"filter": scope.filter, "sort": sort},
+                    max_pages=1,
+                    title=ctx.title,
+                )
+                listed = [r.get(name) for r in walked.records if scope.is_own(r)]
+                problem = values.order_problem(kind, listed, descending)
+                if problem is not None:
+                    ctx.fail(
+                        f"sort {sort!r}: {problem}; values in order served: {listed}",
+                        walked.pages[-1].exchange,
+                    )
+
+
+@check(
+    "sort_unknown_field_ignored",
+    title="An unknown sort field is not ignored",
+    clause="sort: an unknown field is ignored",
+)
+def unknown_sort_ignored(ctx: CheckContext) -> None:
+    """Sorting by a field the resource lacks answers the unsorted result."""
+    for scope in ctx.world.scopes.values():
+        res = scope.resource
+        base = index.all_records(
+            ctx.client, ctx.contract, res, {"filter": scope.filter}, max_pages=1, title=ctx.title
+        )
+        expected = {r.get(res.id_field) for r in base.records}
+        for sort in ("name_of_no_field", "-name_of_no_field"):
+            exchange = ctx.client.send(
+                "POST",
+                res.path("index"),
+                index.search(
+                    scope.filter, sort=sort, per_page=ctx.contract.pagination.max_per_page
+                ),
+            )
+            body = exchange.json()
+            ctx.expect(
+                exchange.status == 200 and isinstance(body, list),
+                f"sort {sort!r} answered {exchange.status}, expected 200",
+                exchange,
+            )
+            assert isinstance(body, list)
+            got = {r.get(res.id_field) for r in body if isinstance(r, dict)}
+            if base.complete and len(base.pages) == 1:
+                ctx.expect(
+                    got == expected,
+                    f"sort {sort!r} listed a different set of records than no sort",
+                    exchange,
+                )

@@ -1,0 +1,120 @@
+"""`python -m conformance`: check a server against the contract.
+
+Parses flags into `Settings`, calls `conformance.runner.run`, prints the report and maps the
+outcome to the exit code: 0 conforms, 1 violations found, 2 the run could not be made.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from types import FrameType
+
+from conformance.config import Budget, Profile, References, Settings
+from conformance.failures import ConformanceError
+
+logger = logging.getLogger(__name__)
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise ConformanceError(f"bad options: {message}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The run command's flags."""
+    defaults = References()
+    parser = _Parser(
+        prog="python -m conformance",
+        description="Check an ActionSession API server against the contract.",
+    )
+    parser.add_argument("--base-url", required=True, help="the server, e.g. http://127.0.0.1:8080")
+    parser.add_argument(
+        "--spec", type=Path, default=None, help="the OpenAPI document (default: the packaged one)"
+    )
+    auth = parser.add_mutually_exclusive_group()
+    auth.add_argument("--token", help="credential sent as Authorization: Bearer TOKEN")
+    auth.add_argument("--access-token", help="credential sent as the access-token query parameter")
+    parser.add_argument("--profile", choices=[p.value for p in Profile], default=Profile.FULL.value)
+    parser.add_argument("--action-id", default=defaults.action_id)
+    parser.add_argument("--tenant-id", default=defaults.tenant_id)
+    parser.add_argument("--subtenant-id", default=defaults.subtenant_id)
+    parser.add_argument(
+        "--max-examples", type=int, default=None, help="Schemathesis examples per operation"
+    )
+    parser.add_argument(
+        "--seed", type=int, default=None, help="repeat a run (printed by every run)"
+    )
+    parser.add_argument("--junit-xml", type=Path, default=None)
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument(
+        "--check", action="append", default=None, help="run only this check (repeatable)"
+    )
+    parser.add_argument("--no-schema-layer", action="store_true", help="skip Schemathesis")
+    return parser
+
+
+def settings_from_args(argv: Sequence[str]) -> Settings:
+    """Parse `argv` into settings; `ConformanceError` on bad options."""
+    args = build_parser().parse_args(list(argv))
+    if not args.base_url.startswith(("http://", "https://")):
+        raise ConformanceError(
+            f"bad options: --base-url must be an http(s) URL, got {args.base_url!r}"
+        )
+    if args.workers < 1 or (args.max_examples is not None and args.max_examples < 1):
+        raise ConformanceError("bad options: --workers and --max-examples must be at least 1")
+    budget = Budget() if args.max_examples is None else Budget(max_examples=args.max_examples)
+    extra: dict[str, object] = {}
+    if args.spec is not None:
+        extra["spec_path"] = args.spec
+    return Settings.create(
+        args.base_url,
+        seed=args.seed,
+        token=args.token or args.access_token,
+        token_in_query=args.access_token is not None,
+        profile=Profile(args.profile),
+        references=References(args.action_id, args.tenant_id, args.subtenant_id),
+        budget=budget,
+        junit_xml=args.junit_xml,
+        workers=args.workers,
+        checks=frozenset(args.check) if args.check else None,
+        schema_layer=not args.no_schema_layer,
+        **extra,
+    )
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+def main(argv: Sequence[str]) -> int:
+    """Run the suite; 0 conforms, 1 violations found, 2 the run could not be made."""
+    from conformance.report import ConsoleProgress, render, write_junit
+    from conformance.runner import run
+
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    if list(argv) in (["-h"], ["--help"]):
+        build_parser().print_help()
+        return 0
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        settings = settings_from_args(argv)
+        result = run(settings, ConsoleProgress())
+    except ConformanceError as exc:
+        print(f"conformance: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(
+            "conformance: error: interrupted (the run's records were cleaned up)", file=sys.stderr
+        )
+        return 2
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    print(render(result))
+    if settings.junit_xml is not None:
+        write_junit(result, settings.junit_xml)
+    return 0 if result.ok else 1

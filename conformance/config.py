@@ -1,0 +1,78 @@
+"""Settings of one conformance run: target, credential, profile, references, budgets and seed.
+
+Defaults live here and only here. Randomness is driven by `seed` (recorded in the report and the
+JUnit file, so a failing run can be repeated); every budget a run spends is in `Budget`.
+"""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
+from pathlib import Path
+
+from openapi import SPEC_PATH
+
+
+class Profile(StrEnum):
+    """What a run may send: `safe` only reads and rejected inputs, `full` creates its own data."""
+
+    SAFE = "safe"
+    FULL = "full"
+
+
+@dataclass(frozen=True)
+class References:
+    """Existing records new sessions point at (the seed's act-1, ten-1, sub-1 by default)."""
+
+    action_id: str = "act-1"
+    tenant_id: str = "ten-1"
+    subtenant_id: str = "sub-1"
+
+
+@dataclass(frozen=True)
+class Budget:
+    """How much a run spends; CI and tests shrink it, the defaults are for real runs."""
+
+    max_examples: int = 12  # Schemathesis examples per operation and phase
+    stateful_steps: int = 8  # Schemathesis stateful scenario length
+    property_examples: int = 10  # Hypothesis examples per semantic property
+    walk_per_page: int = 3  # page size used when walking every page
+    max_walk_pages: int = 200  # a walk longer than this is cut short (safe runs on big data)
+    subscriptions: int = 11  # records the full profile creates under its session
+    days: int = 4
+    sessions: int = 8
+    request_timeout: float = 10.0
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a run needs; build with `Settings.create`."""
+
+    base_url: str
+    spec_path: Path = SPEC_PATH
+    token: str | None = None
+    token_in_query: bool = False
+    profile: Profile = Profile.FULL
+    references: References = field(default_factory=References)
+    budget: Budget = field(default_factory=Budget)
+    seed: int = 0
+    run_id: str = ""
+    junit_xml: Path | None = None
+    workers: int = 1
+    checks: frozenset[str] | None = None  # None: every check; else names or titles to run
+    schema_layer: bool = True
+    progress: bool = True
+
+    @classmethod
+    def create(cls, base_url: str, *, seed: int | None = None, **kwargs: object) -> Settings:
+        """Settings with a fresh run id and a recorded seed (random when not given)."""
+        chosen = seed if seed is not None else secrets.randbelow(2**31)
+        run_id = f"cnf{uuid.uuid4().hex[:10]}"
+        return replace(cls(base_url=base_url.rstrip("/")), seed=chosen, run_id=run_id, **kwargs)  # type: ignore[arg-type]
+
+    @property
+    def marker(self) -> dict[str, str]:
+        """The member put in `data` of every record this run creates."""
+        return {"conformance_run": self.run_id}

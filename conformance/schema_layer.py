@@ -1,0 +1,331 @@
+"""The schema layer, through Schemathesis: status codes, content types, headers, bodies, negative
+and positive data, auth, undocumented methods, and use-after-free and availability via links.
+
+Owns the Schemathesis configuration of a run (budget, seed, workers, credential, the one tuning
+the contract justifies: a schema-valid request may name a record that does not exist and answer
+404/409/422, and a delete may be refused with 400 while related records exist), the safety guard
+every generated request passes through (ids it did not create become ghost ids, new records are
+marked and tracked, children attach to the run's own session), two suite checks applied to every
+generated response (pagination headers, error shape), and turning Schemathesis failures into
+`Finding`s.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import schemathesis
+from schemathesis.config import SchemathesisConfig
+from schemathesis.core.failures import Failure
+from schemathesis.engine import events, from_schema
+
+from conformance import world as world_module
+from conformance.checks.errors import SHAPE_TITLE, shape_problem
+from conformance.checks.pagination import HEADERS_TITLE
+from conformance.cleanup import Tracker
+from conformance.client import ApiClient
+from conformance.config import Profile, Settings
+from conformance.contract import Contract, Resource
+from conformance.failures import ConformanceError, Finding
+
+logger = logging.getLogger(__name__)
+
+NAME = "schema_layer"
+WRITE_OPERATIONS = ("create", "update", "delete")
+
+
+class Guard:
+    """Rewrites every generated request so it only touches the run's own records."""
+
+    def __init__(
+        self, settings: Settings, contract: Contract, tracker: Tracker, anchor: str | None
+    ) -> None:
+        self.settings = settings
+        self.contract = contract
+        self.tracker = tracker
+        self.anchor = anchor
+        self._by_template: dict[str, tuple[Resource, str]] = {
+            template: (res, op)
+            for res in contract.resources.values()
+            for op, template in res.paths.items()
+        }
+
+    def prepare(self, case: Any) -> None:
+        """Make `case` safe to send (called by the `before_call` hook)."""
+        found = self._by_template.get(case.operation.path)
+        if found is None:
+            return
+        resource, operation = found
+        params = case.path_parameters or {}
+        record_id = params.get("id")
+        is_read = operation == "view" and case.method.upper() == "GET"
+        if (
+            record_id is not None
+            and not is_read
+            and not (isinstance(record_id, str) and self.tracker.owns(resource, record_id))
+        ):
+            params["id"] = self.tracker.ghost()
+        if operation in ("create", "update") and isinstance(case.body, dict):
+            self._mark(resource, case.body)
+
+    def _mark(self, resource: Resource, body: dict[str, Any]) -> None:
+        refs = self.settings.references
+        if "data" in resource.writable:
+            data = body.get("data")
+            if data is None or isinstance(data, dict):
+                body["data"] = {**(data or {}), **self.settings.marker}
+        for name, value in (
+            ("action_id", refs.action_id),
+            ("tenant_id", refs.tenant_id),
+            ("subtenant_id", refs.subtenant_id),
+        ):
+            if isinstance(body.get(name), str) and name in resource.writable:
+                body[name] = value
+        parent = resource.parent_field
+        if parent is not None and isinstance(body.get(parent), str):
+            root = self.contract.root
+            if not self.tracker.owns(root, body[parent]) and self.anchor is not None:
+                body[parent] = self.anchor
+
+    def observe(self, case: Any, response: Any) -> None:
+        """Track what a generated create made (called by the `after_call` hook)."""
+        found = self._by_template.get(case.operation.path)
+        if found is None or found[1] != "create" or response.status_code != 201:
+            return
+        resource = found[0]
+        try:
+            body = response.json()
+        except Exception:
+            body = None
+        record_id = body.get(resource.id_field) if isinstance(body, dict) else None
+        if not isinstance(record_id, str):
+            location = response.headers.get("location") or response.headers.get("Location")
+            location = location[0] if isinstance(location, list) else location
+            record_id = location.rstrip("/").rsplit("/", 1)[-1] if location else None
+        if record_id:
+            self.tracker.add(resource, record_id)
+
+
+_ACTIVE: Guard | None = None
+_ACTIVE_LOCK = threading.Lock()
+
+
+@schemathesis.hook
+def before_call(context: Any, case: Any, kwargs: dict[str, Any]) -> None:
+    """Route every generated request through the active run's guard (inert outside a run)."""
+    guard = _ACTIVE
+    if guard is not None:
+        guard.prepare(case)
+
+
+@schemathesis.check
+def conformance_pagination_headers(ctx: Any, response: Any, case: Any) -> bool | None:
+    """Every 200 index answer has integer paging headers that agree with its body."""
+    guard = _ACTIVE
+    if guard is None or response.status_code != 200 or not case.operation.path.endswith("/index"):
+        return None
+    pag = guard.contract.pagination
+    numbers: dict[str, int] = {}
+    for name in (pag.total, pag.page_count, pag.current_page, pag.per_page):
+        raw = response.headers.get(name) or response.headers.get(name.lower())
+        raw = raw[0] if isinstance(raw, list) else raw
+        try:
+            numbers[name] = int(raw)
+        except (TypeError, ValueError):
+            raise Failure(
+                operation=case.operation.label,
+                title=HEADERS_TITLE,
+                message=f"missing or non-integer {name}",
+            ) from None
+    total, pages, current, per_page = (
+        numbers[n] for n in (pag.total, pag.page_count, pag.current_page, pag.per_page)
+    )
+    try:
+        body = response.json()
+    except Exception:
+        return None
+    if not isinstance(body, list) or per_page < 1:
+        return None
+    expected = (
+        0 if total == 0 else (per_page if current < pages else total - (pages - 1) * per_page)
+    )
+    problems = []
+    if pages != math.ceil(total / per_page):
+        problems.append(f"{pag.page_count} {pages} != ceil({total} / {per_page})")
+    if not 1 <= current <= max(pages, 1):
+        problems.append(f"{pag.current_page} {current} outside 1..{max(pages, 1)}")
+    elif len(body) != expected:
+        problems.append(f"page {current} of {pages} holds {len(body)} records, expected {expected}")
+    if problems:
+        raise Failure(
+            operation=case.operation.label, title=HEADERS_TITLE, message="; ".join(problems)
+        )
+    return None
+
+
+@schemathesis.check
+def conformance_error_shape(ctx: Any, response: Any, case: Any) -> bool | None:
+    """Every error answer has the shape of its status."""
+    guard = _ACTIVE
+    if guard is None or response.status_code < 400 or response.status_code >= 500:
+        return None
+    try:
+        body = response.json()
+    except Exception:
+        body = None
+    problem = shape_problem(guard.contract, response.status_code, body)
+    if problem is not None:
+        raise Failure(operation=case.operation.label, title=SHAPE_TITLE, message=problem)
+    return None
+
+
+def _config(settings: Settings, contract: Contract) -> dict[str, Any]:
+    budget = settings.budget
+    no_reuse = {"extra-data-sources": {"responses": False}}
+    config: dict[str, Any] = {
+        "base-url": settings.base_url,
+        "seed": settings.seed,
+        "workers": settings.workers,
+        "request-timeout": budget.request_timeout,
+        "generation": {"max-examples": budget.max_examples, "database": "none"},
+        "checks": {
+            # A schema-valid request may name a record that does not exist (404, 422) or an id
+            # already taken (409); nothing else justifies refusing valid data.
+            "positive_data_acceptance": {
+                "expected-statuses": ["2xx", "401", "403", "404", "409", "422"]
+            },
+            "max_response_time": {"enabled": False},
+        },
+        "phases": {
+            "examples": dict(no_reuse),
+            "coverage": dict(no_reuse),
+            "fuzzing": dict(no_reuse),
+            "stateful": {
+                "enabled": settings.profile is Profile.FULL,
+                "max-steps": max(budget.stateful_steps, 2),
+            },
+        },
+        "operations": [],
+    }
+    if settings.token is not None:
+        schemes = contract.security_schemes
+        if settings.token_in_query:
+            name = next((n for n, s in schemes.items() if s.get("type") == "apiKey"), "accessToken")
+            config["auth"] = {"openapi": {name: {"api_key": settings.token}}}
+        else:
+            name = next(
+                (n for n, s in schemes.items() if s.get("scheme") == "bearer"), "bearerAuth"
+            )
+            config["auth"] = {"openapi": {name: {"bearer": settings.token}}}
+    deletes = [r.paths["delete"] for r in contract.resources.values()]
+    config["operations"].append(
+        {
+            "include-path": deletes,
+            # A documented outcome of a valid delete: refused while related records exist.
+            "checks": {
+                "positive_data_acceptance": {
+                    "expected-statuses": ["2xx", "400", "401", "403", "404"]
+                }
+            },
+        }
+    )
+    if settings.profile is Profile.SAFE:
+        writes = [r.paths[op] for r in contract.resources.values() for op in WRITE_OPERATIONS]
+        config["operations"].append({"include-path": writes, "enabled": False})
+    return config
+
+
+def run_schema_layer(
+    settings: Settings,
+    contract: Contract,
+    client: ApiClient,
+    tracker: Tracker,
+    on_progress: Callable[[str], None] | None = None,
+) -> list[Finding]:
+    """Run Schemathesis over the whole spec; the distinct failures it found."""
+    global _ACTIVE
+    anchor = None
+    if settings.profile is Profile.FULL:
+        session, _ = world_module.new_family(
+            settings,
+            contract,
+            client,
+            tracker,
+            "Could not create the records the checks need",
+            seq=90,
+        )
+        anchor = session[contract.root.id_field]
+    guard = Guard(settings, contract, tracker, anchor)
+    try:
+        schema = schemathesis.openapi.from_path(
+            str(settings.spec_path),
+            config=SchemathesisConfig.from_dict(_config(settings, contract)),
+        )
+    except Exception as exc:
+        raise ConformanceError(f"Schemathesis cannot load the spec: {exc}".splitlines()[0]) from exc
+    schema.hooks.register_hook_with_name(
+        lambda context, case, response: guard.observe(case, response), "after_call"
+    )
+    findings: dict[tuple[str, str, str], Finding] = {}
+    with _ACTIVE_LOCK:
+        _ACTIVE = guard
+        try:
+            for event in from_schema(schema).execute():
+                if isinstance(event, events.PhaseStarted) and on_progress is not None:
+                    on_progress(
+                        f"schema layer: {event.phase.name.value if hasattr(event.phase.name, 'value') else event.phase.name}"
+                    )
+                elif isinstance(event, events.ScenarioFinished):
+                    client.count(len(event.recorder.interactions))
+                    _collect(event, findings)
+                elif isinstance(event, events.FatalError):
+                    raise ConformanceError(
+                        f"Schemathesis stopped: {event.exception}".splitlines()[0]
+                    )
+                elif isinstance(event, events.NonFatalError):
+                    logger.warning(
+                        "schema layer error: %s",
+                        event.info.title if hasattr(event, "info") else event,
+                    )
+        finally:
+            _ACTIVE = None
+    return list(findings.values())
+
+
+def _collect(event: events.ScenarioFinished, findings: dict[tuple[str, str, str], Finding]) -> None:
+    recorder = event.recorder
+    for case_id, nodes in recorder.checks.items():
+        for node in nodes:
+            info = node.failure_info
+            if info is None:
+                continue
+            failure = info.failure
+            key = (failure.title, failure.operation or recorder.label, node.name)
+            if key in findings:
+                continue
+            interaction = recorder.interactions.get(case_id)
+            request_text = response_text = ""
+            if interaction is not None:
+                req = interaction.request
+                request_text = f"{req.method} {req.uri}"
+                if req.body:
+                    request_text += "\n" + req.body.decode("utf-8", "replace")[:1200]
+                if interaction.response is not None:
+                    resp = interaction.response
+                    response_text = (
+                        f"{resp.status_code}\n"
+                        + (resp.content or b"").decode("utf-8", "replace")[:1200]
+                    )
+            findings[key] = Finding(
+                check=NAME,
+                title=failure.title,
+                clause=f"Schemathesis `{node.name}` on {failure.operation or recorder.label} ({event.phase.value if hasattr(event.phase, 'value') else event.phase})",
+                detail=failure.message,
+                request=request_text,
+                response=response_text,
+                curl=info.code_sample,
+            )

@@ -1,0 +1,85 @@
+"""How the suite compares field values where the contract leaves servers room.
+
+Owns equality (dates and date-times compare as instants, strings may match case-insensitively
+when the database collation does) and order (nulls first ascending; strings may be ordered by
+code point or case-insensitively; date-times as instants). Checks never compare raw JSON values
+themselves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any
+
+from conformance.contract import FieldKind
+
+
+def _instant(value: str) -> datetime | str:
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return value
+
+
+def same(kind: FieldKind, a: Any, b: Any) -> bool:
+    """Whether a stored value equals what was sent (date-times as instants)."""
+    if isinstance(a, str) and isinstance(b, str) and kind.kind == "date-time":
+        return _instant(a) == _instant(b)
+    if isinstance(a, bool) or isinstance(b, bool):
+        return a is b
+    return bool(a == b)
+
+
+def matches(kind: FieldKind, value: Any, wanted: Any, *, loose: bool) -> bool:
+    """Whether a listed value satisfies an equality filter (`loose`: a case-insensitive collation)."""
+    if same(kind, value, wanted):
+        return True
+    if loose and isinstance(value, str) and isinstance(wanted, str) and kind.kind == "string":
+        return value.casefold() == wanted.casefold()
+    return False
+
+
+def _key(kind: FieldKind, fold: bool) -> Callable[[Any], Any]:
+    def key(value: Any) -> Any:
+        if kind.kind == "date-time" and isinstance(value, str):
+            instant = _instant(value)
+            return (
+                instant.timestamp()
+                if isinstance(instant, datetime) and instant.tzinfo
+                else str(value)
+            )
+        if fold and isinstance(value, str):
+            return value.casefold()
+        return value
+
+    return key
+
+
+def order_problem(kind: FieldKind, values: Sequence[Any], descending: bool) -> str | None:
+    """Why `values` are not in the contract's order, or None when some valid collation explains them.
+
+    Ascending puts nulls first and descending last; strings are accepted in code-point or in
+    case-insensitive order.
+    """
+    nulls = [v is None for v in values]
+    expected_nulls = sorted(nulls, reverse=not descending)
+    if nulls != expected_nulls:
+        where = "first" if not descending else "last"
+        return f"nulls must come {where} {'descending' if descending else 'ascending'}"
+    present = [v for v in values if v is not None]
+    folds = (False, True) if kind.kind == "string" else (False,)
+    for fold in folds:
+        key = _key(kind, fold)
+        try:
+            keys = [key(v) for v in present]
+            pairs = list(zip(keys, keys[1:], strict=False))
+            if all((b <= a) if descending else (a <= b) for a, b in pairs):
+                return None
+        except TypeError:
+            return "values of mixed types cannot be ordered"
+    for a, b in zip(present, present[1:], strict=False):
+        ka, kb = _key(kind, folds[-1])(a), _key(kind, folds[-1])(b)
+        if (ka < kb) if descending else (kb < ka):
+            return f"{a!r} is listed before {b!r}"
+    return "the values are out of order"
