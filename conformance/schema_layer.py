@@ -198,7 +198,6 @@ def _config(settings: Settings, contract: Contract) -> dict[str, Any]:
             "positive_data_acceptance": {
                 "expected-statuses": ["2xx", "401", "403", "404", "409", "422"]
             },
-            "max_response_time": {"enabled": False},
         },
         "phases": {
             "examples": dict(no_reuse),
