@@ -314,6 +314,9 @@ class _Differ:
         # The pairs being compared right now, further up the stack: a trial comparison must skip
         # these (or recursion never ends) but must not skip pairs merely compared before.
         self._active: set[tuple[int, int, Side]] = set()
+        # Keys are object ids, so the objects must outlive the comparison: a stand-in `{}` for a
+        # missing schema would otherwise be freed and its id reused by an unrelated one.
+        self._keep: list[tuple[Any, Any]] = []
 
     def _resolve(self, document: Mapping[str, Any], value: Any, pointer: str) -> _Node:
         try:
@@ -823,6 +826,7 @@ class _Differ:
             return
         self._visited.add(key)
         self._active.add(key)
+        self._keep.append((old.value, new.value))
         try:
             self._compare_schema_body(old, new, side)
         finally:

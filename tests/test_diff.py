@@ -290,3 +290,89 @@ def test_change_json_has_the_documented_members() -> None:
         "document": "old",
         "message": "path /v2/x removed",
     }
+
+
+def test_status_codes_written_as_integers_match_quoted_ones() -> None:
+    old = _base()
+    new = _base()
+    responses = new["paths"]["/v2/action-session/view/{id}"]["get"]["responses"]
+    responses[200] = responses.pop("200")
+
+    assert diff_specs(old, new) == []
+
+
+def test_parameter_moved_to_the_path_item_level_is_not_a_change() -> None:
+    old = _base()
+    new = _base()
+    item = new["paths"]["/v2/action-session/view/{id}"]
+    item["parameters"] = item["get"].pop("parameters")
+
+    assert diff_specs(old, new) == []
+
+
+def test_read_only_member_made_required_matters_only_to_responses() -> None:
+    old = _base()
+    new = apply_patch(
+        old,
+        [
+            {
+                "op": "add",
+                "path": "/components/schemas/ActionSessionSubscription/properties/created_at",
+                "value": {"type": "string", "format": "date-time", "readOnly": True},
+            },
+            {
+                "op": "add",
+                "path": "/components/schemas/ActionSessionSubscription/required/-",
+                "value": "created_at",
+            },
+            # The same schema becomes the create body too, so both sides see the new member.
+            {
+                "op": "replace",
+                "path": "/paths/~1v2~1action-session-subscription~1create/post/requestBody"
+                "/content/application~1json/schema",
+                "value": {"$ref": "#/components/schemas/ActionSessionSubscription"},
+            },
+        ],
+    )
+    old = apply_patch(
+        old,
+        [
+            {
+                "op": "replace",
+                "path": "/paths/~1v2~1action-session-subscription~1create/post/requestBody"
+                "/content/application~1json/schema",
+                "value": {"$ref": "#/components/schemas/ActionSessionSubscription"},
+            }
+        ],
+    )
+
+    changes = diff_specs(old, new)
+
+    assert _as_tuples(changes) == {
+        (
+            "response-member-added",
+            NON_BREAKING,
+            "/components/schemas/ActionSessionSubscription/properties/created_at",
+            "new",
+        )
+    }
+
+
+def test_write_only_member_removed_is_only_a_request_change() -> None:
+    old = apply_patch(
+        _base(),
+        [
+            {
+                "op": "replace",
+                "path": "/components/schemas/ActionSessionRecord/properties/manager",
+                "value": {"type": "string", "nullable": True, "writeOnly": True},
+            }
+        ],
+    )
+    new = apply_patch(
+        old,
+        [{"op": "remove", "path": "/components/schemas/ActionSessionRecord/properties/manager"}],
+    )
+
+    # ActionSessionRecord is only ever a response, where a writeOnly member never appears.
+    assert diff_specs(old, new) == []
