@@ -233,10 +233,30 @@ def _lookup(document: Any, ref: str) -> Any:
 
 @dataclass(frozen=True)
 class _Node:
-    """A value in one document and the pointer where it physically is (after following $refs)."""
+    """A value in one document and the pointer where it physically is (after following $refs).
+
+    A schema merged from allOf parts has no single place: `origins` maps each keyword it took
+    from a part (and `properties/NAME` for each member) to the pointer of that part.
+    """
 
     value: Any
     pointer: str
+    origins: Mapping[str, str] | None = None
+
+
+def _origin(node: _Node, *tokens: str | int) -> str:
+    """The pointer of the schema object holding `tokens` (a keyword, or properties and a name)."""
+    if node.origins and tokens:
+        if len(tokens) > 1 and f"{tokens[0]}/{tokens[1]}" in node.origins:
+            return node.origins[f"{tokens[0]}/{tokens[1]}"]
+        if str(tokens[0]) in node.origins:
+            return node.origins[str(tokens[0])]
+    return node.pointer
+
+
+def _at(node: _Node, *tokens: str | int) -> str:
+    """The pointer of `tokens` inside `node`, where it physically is."""
+    return _join(_origin(node, *tokens), *tokens)
 
 
 def _resolve(document: Any, value: Any, pointer: str) -> _Node:
@@ -295,6 +315,8 @@ def _nullable(schema: Mapping[str, Any]) -> bool:
 
 _LOWER_BOUNDS = ("minimum", "minLength", "minItems", "minProperties")
 _UPPER_BOUNDS = ("maximum", "maxLength", "maxItems", "maxProperties")
+# Keywords that document a schema without constraining it.
+_ANNOTATIONS = frozenset({"title", "description", "example", "examples", "externalDocs"})
 _DEFAULT_STYLE = {"query": "form", "cookie": "form", "path": "simple", "header": "simple"}
 
 
@@ -358,7 +380,8 @@ class _Differ:
             )
             old_node = self._resolve(self.old, old_item, _join("/paths", old_path))
             if new_path is None:
-                self._report("path-removed", old_node.pointer, f"path {old_path} removed", "old")
+                pointer = _join("/paths", old_path)
+                self._report("path-removed", pointer, f"path {old_path} removed", "old")
                 continue
             matched_new.add(new_path)
             new_node = self._resolve(self.new, new_paths[new_path], _join("/paths", new_path))
@@ -819,8 +842,11 @@ class _Differ:
 
     def compare_schema(self, old: _Node, new: _Node, side: Side) -> None:
         """Compare two schemas (already resolved or not) as seen from one side of the exchange."""
-        old = self._resolve(self.old, old.value, old.pointer)
-        new = self._resolve(self.new, new.value, new.pointer)
+        # A node that is not a $ref is kept as it is, with the origins of a merged allOf.
+        if isinstance(old.value, dict) and "$ref" in old.value:
+            old = self._resolve(self.old, old.value, old.pointer)
+        if isinstance(new.value, dict) and "$ref" in new.value:
+            new = self._resolve(self.new, new.value, new.pointer)
         key = (id(old.value), id(new.value), side)
         if key in self._visited:
             return
@@ -854,8 +880,8 @@ class _Differ:
         self._compare_additional_properties(old, new, side)
         if "items" in old.value or "items" in new.value:
             self.compare_schema(
-                _Node(old.value.get("items", {}), _join(old.pointer, "items")),
-                _Node(new.value.get("items", {}), _join(new.pointer, "items")),
+                _Node(old.value.get("items", {}), _at(old, "items")),
+                _Node(new.value.get("items", {}), _at(new, "items")),
                 side,
             )
 
@@ -877,9 +903,9 @@ class _Differ:
             if old_union != new_union:
                 message = f"{old_union} is now {new_union}"
                 if new_union == "oneOf":
-                    self._narrowed(side, _join(new.pointer, new_union), message)
+                    self._narrowed(side, _at(new, new_union), message)
                 else:
-                    self._widened(side, _join(new.pointer, new_union), message)
+                    self._widened(side, _at(new, new_union), message)
             self._compare_branches(old, old_union, new, new_union, side, union=True)
         elif old_union or new_union:
             return self._compare_wrapping(old, old_union, new, new_union, side, union=True)
@@ -896,13 +922,11 @@ class _Differ:
             )
         if "not" in o or "not" in n:
             if not ("not" in o and "not" in n) or not self._equivalent(
-                _Node(o["not"], _join(old.pointer, "not")),
-                _Node(n["not"], _join(new.pointer, "not")),
+                _Node(o["not"], _at(old, "not")),
+                _Node(n["not"], _at(new, "not")),
                 side,
             ):
-                self._report(
-                    "composition-changed", _join(new.pointer, "not"), "'not' schema changed"
-                )
+                self._report("composition-changed", _at(new, "not"), "'not' schema changed")
         self._compare_discriminator(old, new)
         return True
 
@@ -916,12 +940,23 @@ class _Differ:
         *,
         union: bool,
     ) -> bool:
-        """One side has a composition the other lacks: is the plain schema one of its branches?"""
+        """One side has a composition the other lacks: compare what it amounts to, if we can."""
         wrapped, plain, kw = (new, old, new_kw) if new_kw is not None else (old, new, old_kw)
         assert kw is not None
+        document = self.new if new_kw is not None else self.old
         branches = wrapped.value[kw] if isinstance(wrapped.value[kw], list) else []
+        # allOf (or a one-branch union) is one schema written in parts: `allOf: [$ref]` next to
+        # `nullable: true`, or a base schema plus extra members. Merged, it compares as usual.
+        if kw == "allOf" or len(branches) == 1:
+            merged = self._merge_all_of(document, wrapped, kw, set())
+            if merged is not None:
+                if new_kw is not None:
+                    self.compare_schema(plain, merged, side)
+                else:
+                    self.compare_schema(merged, plain, side)
+                return False
         pointer = _join(wrapped.pointer, kw)
-        document: Document = "new" if new_kw is not None else "old"
+        which: Document = "new" if new_kw is not None else "old"
         matched = False
         for index, branch in enumerate(branches):
             candidate = _Node(branch, _join(pointer, index))
@@ -935,32 +970,69 @@ class _Differ:
                 if new_kw is not None
                 else f"the schema is no longer {kw}, and is none of its former branches"
             )
-            self._report("composition-changed", pointer, message, document)
+            self._report("composition-changed", pointer, message, which)
             return False
-        if len(branches) == 1:
-            return (
-                False  # A one-branch wrapper around the same schema: a refactor, nothing changed.
-            )
         if new_kw is not None:
-            message = (
-                f"the schema became {kw} of {len(branches)} branches, one of them the old schema"
-            )
+            message = f"the schema became {kw} of {len(branches)} branches, one of them the old one"
         else:
             message = f"the schema was {kw} of {len(branches)} branches and is now one of them"
         # Wrapping in a union widens and unwrapping narrows; allOf the other way round.
         if union == (new_kw is not None):
-            self._widened(side, pointer, message, document)
+            self._widened(side, pointer, message, which)
         else:
-            self._narrowed(side, pointer, message, document)
+            self._narrowed(side, pointer, message, which)
         return False
+
+    def _merge_all_of(
+        self, document: Mapping[str, Any], node: _Node, kw: str, seen: set[int]
+    ) -> _Node | None:
+        """`node`'s `kw` branches and its other keywords as one schema; None if they conflict."""
+        if id(node.value) in seen:
+            return None  # An allOf that includes itself cannot be flattened.
+        seen = seen | {id(node.value)}
+        merged: dict[str, Any] = {k: v for k, v in node.value.items() if k != kw}
+        merged["properties"] = dict(_mapping(merged.get("properties")))
+        origins: dict[str, str] = dict(node.origins or {})
+        required = list(merged.get("required") or [])
+        branches = node.value[kw] if isinstance(node.value[kw], list) else []
+        for index, raw in enumerate(branches):
+            branch = self._resolve(document, raw, _join(node.pointer, kw, index))
+            if not isinstance(branch.value, dict):
+                return None
+            if "allOf" in branch.value:
+                flattened = self._merge_all_of(document, branch, "allOf", seen)
+                if flattened is None:
+                    return None
+                branch = flattened
+            for key, value in branch.value.items():
+                if key in _ANNOTATIONS:
+                    continue
+                if key == "properties":
+                    for name, schema in _mapping(value).items():
+                        if name in merged["properties"]:
+                            return None  # Two definitions of one member: no single schema.
+                        merged["properties"][name] = schema
+                        origins[f"properties/{name}"] = _origin(branch, "properties", name)
+                elif key == "required":
+                    required += [name for name in value or [] if name not in required]
+                elif key in merged and _show(merged[key]) != _show(value):
+                    return None
+                else:
+                    merged[key] = value
+                    origins[key] = _origin(branch, key)
+        if required:
+            merged["required"] = required
+        if not merged["properties"]:
+            del merged["properties"]
+        return _Node(merged, node.pointer, origins)
 
     def _compare_branches(
         self, old: _Node, old_kw: str, new: _Node, new_kw: str, side: Side, *, union: bool
     ) -> None:
         old_list = old.value[old_kw] if isinstance(old.value[old_kw], list) else []
         new_list = new.value[new_kw] if isinstance(new.value[new_kw], list) else []
-        old_nodes = [_Node(b, _join(old.pointer, old_kw, i)) for i, b in enumerate(old_list)]
-        new_nodes = [_Node(b, _join(new.pointer, new_kw, i)) for i, b in enumerate(new_list)]
+        old_nodes = [_Node(b, _at(old, old_kw, i)) for i, b in enumerate(old_list)]
+        new_nodes = [_Node(b, _at(new, new_kw, i)) for i, b in enumerate(new_list)]
         unmatched_old = list(range(len(old_nodes)))
         unmatched_new = list(range(len(new_nodes)))
         pairs: list[tuple[int, int]] = []
@@ -1004,7 +1076,7 @@ class _Differ:
         new_disc = _mapping(new.value.get("discriminator"))
         if not old_disc and not new_disc:
             return
-        pointer = _join(new.pointer, "discriminator")
+        pointer = _at(new, "discriminator")
         if old_disc.get("propertyName") != new_disc.get("propertyName"):
             self._report(
                 "discriminator-changed",
@@ -1030,7 +1102,7 @@ class _Differ:
     def _compare_type(self, old: _Node, new: _Node, side: Side) -> bool:
         """Compare type and format; False when the type changed beyond comparing anything else."""
         old_types, new_types = _types(old.value), _types(new.value)
-        pointer = _join(new.pointer, "type") if "type" in new.value else new.pointer
+        pointer = _at(new, "type") if "type" in new.value else new.pointer
         if old_types != new_types:
             message = f"type {_show(old.value.get('type'))} is now {_show(new.value.get('type'))}"
             widened = _is_widening_type(old_types, new_types)
@@ -1054,7 +1126,7 @@ class _Differ:
                     side,
                     "request-format-added",
                     "response-format-added",
-                    _join(new.pointer, "format"),
+                    _at(new, "format"),
                     message,
                 )
             elif new_format is None:
@@ -1062,7 +1134,7 @@ class _Differ:
                     side, "request-format-removed", "response-format-removed", new.pointer, message
                 )
             else:
-                self._report("format-changed", _join(new.pointer, "format"), message)
+                self._report("format-changed", _at(new, "format"), message)
         return True
 
     def _compare_nullable(self, old: _Node, new: _Node, side: Side) -> None:
@@ -1076,7 +1148,7 @@ class _Differ:
                 "null is no longer allowed",
             )
         elif new_null and not old_null:
-            pointer = _join(new.pointer, "nullable") if "nullable" in new.value else new.pointer
+            pointer = _at(new, "nullable") if "nullable" in new.value else new.pointer
             self._by_side(
                 side,
                 "request-nullable-added",
@@ -1097,7 +1169,7 @@ class _Differ:
         old_values, new_values = values(old.value), values(new.value)
         if old_values == new_values:
             return
-        pointer = _join(new.pointer, "enum") if "enum" in new.value else new.pointer
+        pointer = _at(new, "enum") if "enum" in new.value else new.pointer
         if new_values is None:
             message = "enum removed (any value allowed)"
             self._by_side(side, "request-enum-widened", "response-enum-widened", pointer, message)
@@ -1124,7 +1196,7 @@ class _Differ:
         if old_default is missing:
             self._report(
                 "default-added",
-                _join(new.pointer, "default"),
+                _at(new, "default"),
                 f"default {_show(new_default)} added",
             )
         elif new_default is missing:
@@ -1132,7 +1204,7 @@ class _Differ:
         elif _show(old_default) != _show(new_default):
             self._report(
                 "default-changed",
-                _join(new.pointer, "default"),
+                _at(new, "default"),
                 f"default {_show(old_default)} is now {_show(new_default)}",
             )
 
@@ -1141,7 +1213,7 @@ class _Differ:
     ) -> None:
         old_value, new_value = old.value.get(keyword), new.value.get(keyword)
         message = _changed(keyword, old_value, new_value)
-        pointer = _join(new.pointer, keyword) if keyword in new.value else new.pointer
+        pointer = _at(new, keyword) if keyword in new.value else new.pointer
         if tightened:
             self._by_side(
                 side,
@@ -1196,7 +1268,7 @@ class _Differ:
             else:
                 self._report(
                     "constraint-changed",
-                    _join(new.pointer, keyword),
+                    _at(new, keyword),
                     f"{keyword} {_show(old_value)} is now {_show(new_value)}",
                 )
 
@@ -1212,12 +1284,12 @@ class _Differ:
         names += sorted((old_required | new_required) - set(names))
         for name in names:
             old_prop = (
-                self._resolve(self.old, old_props[name], _join(old.pointer, "properties", name))
+                self._resolve(self.old, old_props[name], _at(old, "properties", name))
                 if name in old_props
                 else None
             )
             new_prop = (
-                self._resolve(self.new, new_props[name], _join(new.pointer, "properties", name))
+                self._resolve(self.new, new_props[name], _at(new, "properties", name))
                 if name in new_props
                 else None
             )
@@ -1227,8 +1299,8 @@ class _Differ:
             new_req = name in new_required and not new_hidden
             old_there = old_prop is not None and not old_hidden
             new_there = new_prop is not None and not new_hidden
-            new_pointer = _join(new.pointer, "properties", name)
-            old_pointer = _join(old.pointer, "properties", name)
+            new_pointer = _at(new, "properties", name)
+            old_pointer = _at(old, "properties", name)
             if old_there and not new_there:
                 if new_prop is not None:
                     rule = (
@@ -1253,7 +1325,7 @@ class _Differ:
                     rule = "response-member-added"
                 self._report(rule, new_pointer, f"{kind} {side} member {name!r} added")
                 continue
-            where = new_pointer if new_there else _join(new.pointer, "required")
+            where = new_pointer if new_there else _at(new, "required")
             if new_req and not old_req:
                 self._report(
                     f"{side}-member-made-required", where, f"{side} member {name!r} is now required"
@@ -1268,8 +1340,8 @@ class _Differ:
     def _compare_additional_properties(self, old: _Node, new: _Node, side: Side) -> None:
         old_extra = old.value.get("additionalProperties", True)
         new_extra = new.value.get("additionalProperties", True)
-        old_pointer = _join(old.pointer, "additionalProperties")
-        new_pointer = _join(new.pointer, "additionalProperties")
+        old_pointer = _at(old, "additionalProperties")
+        new_pointer = _at(new, "additionalProperties")
         old_schema = (
             self._resolve(self.old, old_extra, old_pointer) if isinstance(old_extra, dict) else None
         )

@@ -133,6 +133,18 @@ def test_corpus_case_reports_exactly_the_expected_changes(kind: str, path: Path)
         assert changes == []
 
 
+@pytest.mark.parametrize(("kind", "path"), _cases())
+def test_every_reported_pointer_resolves_in_the_document_it_names(kind: str, path: Path) -> None:
+    old, new, _ = _load_case(path)
+
+    for change in diff_specs(old, new):
+        document = old if change.document == "old" else new
+        try:
+            _get(document, change.pointer)
+        except (KeyError, IndexError, ValueError) as exc:
+            raise AssertionError(f"{change} points nowhere in {change.document}") from exc
+
+
 def test_corpus_has_at_least_forty_single_change_cases() -> None:
     counts = {kind: len(list((CORPUS / kind).glob("*.yaml"))) for kind in KINDS}
 
