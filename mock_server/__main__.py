@@ -6,6 +6,7 @@ import argparse
 import dataclasses
 import logging
 import sys
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -56,6 +57,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"mock_server: {exc}", file=sys.stderr)
         return 2
+    # Connexion imports starlette.testclient, which warns on every start; nothing a user can act on.
+    warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
     import uvicorn
 
     from mock_server.app import create_app, open_store

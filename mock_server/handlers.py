@@ -8,6 +8,7 @@ shapes the HTTP answer; validation is the spec's job and the rules are the store
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 from connexion import request
 from connexion.lifecycle import ConnexionResponse
@@ -36,7 +37,8 @@ class ResourceHandlers:
 
     def create(self, body: dict[str, Any]) -> Answer:
         record = _store().create(self.resource.name, body)
-        location = f"/v2/{self.resource.path}/view/{record[self.resource.id_field]}"
+        # Percent-encoded: an id may hold characters a header cannot carry as they are.
+        location = f"/v2/{self.resource.path}/view/{quote(record[self.resource.id_field], safe='')}"
         return record, 201, {"Location": location}
 
     def view(self, id: str) -> Answer:  # noqa: A002 - the spec names the path parameter `id`

@@ -1,4 +1,9 @@
-"""Request size limit: bodies over the configured size are refused with 413 before anyone reads them."""
+"""Request bodies: refused with 413 over the size limit; a chunked body is buffered first.
+
+Connexion decides whether a request has a body from `Content-Length` alone, so a chunked body
+(no `Content-Length`) would be taken for no body at all. Buffering it here, within the limit, and
+stating its length makes chunked and sized bodies behave alike.
+"""
 
 from __future__ import annotations
 
@@ -18,21 +23,38 @@ class BodySizeLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        declared = Headers(scope=scope).get("content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            raise self._too_large()
-        received = 0
-
-        async def counting_receive() -> Message:
-            nonlocal received
-            message = await receive()
-            received += len(message.get("body", b""))
-            if received > self.max_bytes:
-                # A chunked body has no Content-Length: count what arrives.
+        headers = Headers(scope=scope)
+        declared = headers.get("content-length")
+        if declared is not None:
+            if declared.isdigit() and int(declared) > self.max_bytes:
                 raise self._too_large()
-            return message
+            await self.app(scope, receive, send)
+            return
+        if "chunked" not in headers.get("transfer-encoding", "").lower():
+            await self.app(scope, receive, send)
+            return
+        body = bytearray()
+        more = True
+        while more:
+            message = await receive()
+            if message["type"] != "http.request":
+                break
+            body += message.get("body", b"")
+            if len(body) > self.max_bytes:
+                raise self._too_large()
+            more = message.get("more_body", False)
+        raw_headers = [(k, v) for k, v in scope["headers"] if k.lower() != b"transfer-encoding"]
+        raw_headers.append((b"content-length", str(len(body)).encode()))
+        replayed = False
 
-        await self.app(scope, counting_receive, send)
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": bytes(body), "more_body": False}
+            return await receive()
+
+        await self.app({**scope, "headers": raw_headers}, replay, send)
 
     def _too_large(self) -> HTTPException:
         return HTTPException(413, f"The request body is larger than {self.max_bytes} bytes.")

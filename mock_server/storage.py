@@ -8,7 +8,7 @@ and `Table._update_table` copies the whole table on every write, so each write c
 
 - `JournaledStorage` keeps the tables in memory. Each committed transaction is appended to
   `<db>.journal` as one JSON line and fsynced before the caller is answered; once the journal
-  holds as many changes as the database holds records, the tables are written as a new snapshot
+  holds as many changes as the last snapshot held records, the tables are written as a new snapshot
   (a plain TinyDB JSON file, through a temporary file, fsync and an atomic rename) and the journal
   is emptied. A write therefore costs O(1) amortised, and a crash at any moment leaves on disk the
   old or the new state of every transaction: a torn last journal line is a transaction that was
@@ -106,6 +106,7 @@ class JournaledStorage(TinyStorage):
         self._indexes: dict[tuple[str, str], dict[Any, dict[str, None]]] = {}
         self._journal: Any = None
         self._journal_changes = 0
+        self._snapshot_size = 0
         self._pending: list[tuple[str, str, Any]] | None = None
 
     # -- TinyDB's Storage interface -------------------------------------------------------
@@ -227,7 +228,9 @@ class JournaledStorage(TinyStorage):
             raise StorageError(f"cannot write the journal {self.journal_path}: {exc}") from exc
         self._pending = None
         self._journal_changes += len(latest)
-        if self._journal_changes > max(1000, self.size()):
+        # Compare with the snapshot's size, not the current one: with inserts only, the journal
+        # would otherwise never catch up. Rewriting n records every n changes keeps writes O(1).
+        if self._journal_changes > max(1000, self._snapshot_size):
             self.compact()
 
     def _rollback(self) -> None:
@@ -267,6 +270,7 @@ class JournaledStorage(TinyStorage):
         except OSError as exc:
             raise StorageError(f"cannot write the database {self.path}: {exc}") from exc
         self._journal_changes = 0
+        self._snapshot_size = self.size()
 
     def size(self) -> int:
         return sum(len(docs) for docs in self._tables.values())

@@ -91,3 +91,18 @@ def client(mock: RunningMock) -> Iterator[httpx.Client]:
     """An authenticated client of a fresh mock."""
     with mock.client() as c:
         yield c
+
+
+@pytest.fixture(scope="session")
+def shared_mock(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningMock]:
+    """One mock on the default data for the whole run; only tests that never write may use it."""
+    mock = RunningMock(mock_settings(tmp_path_factory.mktemp("shared") / "db.json")).start()
+    yield mock
+    mock.stop()
+
+
+@pytest.fixture
+def ro_client(shared_mock: RunningMock) -> Iterator[httpx.Client]:
+    """An authenticated client of the shared, read-only mock."""
+    with shared_mock.client() as c:
+        yield c
