@@ -145,6 +145,70 @@ def test_every_reported_pointer_resolves_in_the_document_it_names(kind: str, pat
             raise AssertionError(f"{change} points nowhere in {change.document}") from exc
 
 
+def _pairs(*pairs: tuple[str, str]) -> dict[str, str]:
+    both_ways = dict(pairs)
+    both_ways.update((b, a) for a, b in pairs)
+    return both_ways
+
+
+# What a rule becomes when OLD and NEW swap places. Rules whose inverse depends on more than the
+# rule (a removed request member comes back optional or required) are left out.
+INVERSE = {
+    **_pairs(
+        ("path-removed", "path-added"),
+        ("operation-removed", "operation-added"),
+        ("parameter-made-required", "parameter-made-optional"),
+        ("request-body-made-required", "request-body-made-optional"),
+        ("request-media-type-removed", "request-media-type-added"),
+        ("response-status-removed", "response-status-added"),
+        ("response-media-type-removed", "response-media-type-added"),
+        ("response-header-made-optional", "response-header-made-required"),
+        ("request-member-made-required", "request-member-made-optional"),
+        ("response-member-removed", "response-member-added"),
+        ("response-member-made-optional", "response-member-made-required"),
+        ("request-type-narrowed", "request-type-widened"),
+        ("response-type-widened", "response-type-narrowed"),
+        ("request-format-added", "request-format-removed"),
+        ("response-format-removed", "response-format-added"),
+        ("request-nullable-removed", "request-nullable-added"),
+        ("response-nullable-added", "response-nullable-removed"),
+        ("request-enum-narrowed", "request-enum-widened"),
+        ("response-enum-widened", "response-enum-narrowed"),
+        ("default-removed", "default-added"),
+        ("request-constraint-tightened", "request-constraint-loosened"),
+        ("response-constraint-loosened", "response-constraint-tightened"),
+        ("request-schema-narrowed", "request-schema-widened"),
+        ("response-schema-widened", "response-schema-narrowed"),
+        ("security-tightened", "security-loosened"),
+    ),
+    **{rule: rule for rule in ("type-changed", "format-changed", "default-changed")},
+    **{rule: rule for rule in ("parameter-moved", "parameter-renamed", "constraint-changed")},
+    **{rule: rule for rule in ("security-scheme-changed", "operation-id-changed")},
+    "parameter-added": "parameter-removed",
+    "parameter-added-required": "parameter-removed",
+    "request-body-added": "request-body-removed",
+    "request-member-added": "request-member-removed",
+    "request-member-added-required": "request-member-removed",
+    "response-header-added": "response-header-removed",
+    "pagination-header-removed": "response-header-added",
+    "response-header-removed": "response-header-added",
+    "response-member-made-write-only": "response-member-added",
+    "request-additional-properties-narrowed": "request-additional-properties-widened",
+}
+
+
+@pytest.mark.parametrize(("kind", "path"), _cases())
+def test_swapping_old_and_new_reports_the_inverse_rules(kind: str, path: Path) -> None:
+    old, new, _ = _load_case(path)
+    forward = {c.rule for c in diff_specs(old, new)}
+    if not forward <= INVERSE.keys():
+        pytest.skip("a rule here has no single inverse")
+
+    backward = {c.rule for c in diff_specs(new, old)}
+
+    assert backward == {INVERSE[rule] for rule in forward}
+
+
 def test_corpus_has_at_least_forty_single_change_cases() -> None:
     counts = {kind: len(list((CORPUS / kind).glob("*.yaml"))) for kind in KINDS}
 
