@@ -7,10 +7,12 @@ finding must point at, so the expectations survive edits to the fixture.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import yaml
 
 from conformance.lint import RULES, Finding, Severity, lint_document, parse
 
@@ -317,6 +319,16 @@ CASES = [
         id="link-passing-a-parameter-the-target-lacks",
     ),
     pytest.param(
+        [Edit("id: $response.body#/thing_id", "id: $response.body#/thing_key")],
+        (Expect("links-resolve", E, "id: $response.body#/thing_key"),),
+        id="link-expression-naming-a-member-the-response-lacks",
+    ),
+    pytest.param(
+        [Edit("id: $response.body#/thing_id", "id: $request.path.id")],
+        (Expect("links-resolve", E, "id: $request.path.id"),),
+        id="link-expression-naming-a-parameter-the-source-lacks",
+    ),
+    pytest.param(
         [
             Edit(
                 "        per-page:\n",
@@ -363,6 +375,16 @@ CASES = [
         id="unresolvable-ref",
     ),
     pytest.param(
+        [
+            Edit(
+                "      summary: View a thing\n",
+                "      summary: View a thing\n      summary: Show it\n",
+            )
+        ],
+        (Expect("oas-structure", E, "      summary: Show it"), SKIPPED),
+        id="key-written-twice",
+    ),
+    pytest.param(
         [Edit("openapi: 3.0.3\n", "openapi: 3.1.0\n")],
         (
             Expect("oas-structure", E, "openapi: 3.1.0"),
@@ -401,6 +423,17 @@ def test_rule_names_are_unique_and_kebab_case() -> None:
 def test_unquoted_yaml_dates_are_strings_as_json_tools_read_them() -> None:
     text = Edit("        created: '2024-01-10'\n", "        created: 2024-01-10\n").apply(MINIMAL)
     assert lint_text(text) == []
+
+
+def test_json_spec_is_read_as_json_with_lines_even_with_tab_indentation() -> None:
+    data = yaml.safe_load(MINIMAL)
+    del data["paths"]["/v2/thing/view/{id}"]["get"]["summary"]
+    text = json.dumps(data, indent="\t")
+    [finding] = lint_text(text)
+    assert (finding.rule, finding.line) == (
+        "operation-id-and-summary",
+        text.split("\n").index('\t\t\t"get": {') + 1,
+    )
 
 
 def test_finding_messages_name_the_problem() -> None:

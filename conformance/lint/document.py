@@ -7,6 +7,7 @@ parse YAML or follow `$ref` chains themselves.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -70,6 +71,8 @@ class SpecDocument:
     source: str
     data: dict[str, Any]
     lines: Mapping[str, int] = field(repr=False)
+    duplicate_keys: tuple[tuple[str, int], ...] = ()
+    """Members written twice in one mapping (pointer, line of the repeat); the last one counts."""
 
     def line_of(self, pointer: str) -> int:
         """The line of the node at `pointer`, or of its nearest ancestor present in the file.
@@ -241,56 +244,100 @@ def load(source: str) -> SpecDocument:
 
 def parse(text: str, source: str) -> SpecDocument:
     """Parse spec `text` (named `source` in findings) into a `SpecDocument`."""
-    loader = _JsonCompatibleLoader(text)
     try:
-        root = loader.get_single_node()
-        if root is None:
-            raise SpecLoadError(f"{source}: the file is empty")
-        lines: dict[str, int] = {"": root.start_mark.line + 1}
-        data = _build(loader, root, "", lines)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise SpecLoadError(
-            f"{source}: not valid YAML{where}: {exc.problem or exc.context}"
-        ) from exc
-    except yaml.YAMLError as exc:
-        raise SpecLoadError(f"{source}: not valid YAML: {' '.join(str(exc).split())}") from exc
-    except RecursionError as exc:
-        raise SpecLoadError(
-            f"{source}: the YAML nests too deeply (or an alias refers to itself)"
-        ) from exc
-    finally:
-        loader.dispose()
-    if not isinstance(data, dict):
+        json_data: Any = json.loads(text)
+    except ValueError:
+        json_data = _NOT_JSON
+    if json_data is not _NOT_JSON:
+        # JSON is read as JSON (YAML 1.1 reads `1e5` as a string); YAML only supplies the lines.
+        # Valid JSON holds tabs only between tokens, where a space means the same to YAML, which
+        # rejects tabs there.
+        try:
+            builder = _Builder(source, text.replace("\t", " "))
+        except SpecLoadError:
+            builder = None
+        if not isinstance(json_data, dict):
+            raise SpecLoadError(
+                f"{source}: not an OpenAPI document (the top level is not a mapping)"
+            )
+        if builder is None:
+            return SpecDocument(source, json_data, {"": 1})
+        return SpecDocument(source, json_data, builder.lines, tuple(builder.duplicates))
+    builder = _Builder(source, text)
+    if not isinstance(builder.data, dict):
         raise SpecLoadError(f"{source}: not an OpenAPI document (the top level is not a mapping)")
-    return SpecDocument(source, data, lines)
+    return SpecDocument(source, builder.data, builder.lines, tuple(builder.duplicates))
 
 
-def _build(
-    loader: _JsonCompatibleLoader, node: yaml.Node, pointer: str, lines: dict[str, int]
-) -> Any:
-    """The JSON-compatible value of `node`, recording the line of every member on the way."""
-    if isinstance(node, yaml.MappingNode):
-        loader.flatten_mapping(node)  # `<<` merge keys, as safe_load would apply them
-        mapping: dict[str, Any] = {}
-        for key_node, value_node in node.value:
-            if not isinstance(key_node, yaml.ScalarNode):
-                raise SpecLoadError(
-                    f"line {key_node.start_mark.line + 1}: a mapping key is not a scalar"
-                )
-            # JSON object keys are strings; an unquoted `200:` response code must still be "200".
-            key = loader.construct_object(key_node)
-            key = "null" if key is None else str(key).lower() if isinstance(key, bool) else str(key)
-            child = join(pointer, key)
-            lines[child] = key_node.start_mark.line + 1
-            mapping[key] = _build(loader, value_node, child, lines)
-        return mapping
-    if isinstance(node, yaml.SequenceNode):
-        items: list[Any] = []
-        for index, item_node in enumerate(node.value):
-            child = join(pointer, index)
-            lines[child] = item_node.start_mark.line + 1
-            items.append(_build(loader, item_node, child, lines))
-        return items
-    return loader.construct_object(node)
+_NOT_JSON = object()
+
+
+class _Builder:
+    """Composes YAML text once, building the JSON-compatible data and the line table together."""
+
+    def __init__(self, source: str, text: str) -> None:
+        self.source = source
+        self.lines: dict[str, int] = {}
+        self.duplicates: list[tuple[str, int]] = []
+        self._loader = _JsonCompatibleLoader(text)
+        try:
+            root = self._loader.get_single_node()
+            if root is None:
+                raise SpecLoadError(f"{source}: the file is empty")
+            self.lines[""] = root.start_mark.line + 1
+            self.data: Any = self._build(root, "")
+        except yaml.MarkedYAMLError as exc:
+            mark = exc.problem_mark or exc.context_mark
+            where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+            raise SpecLoadError(
+                f"{source}: not valid YAML{where}: {exc.problem or exc.context}"
+            ) from exc
+        except yaml.YAMLError as exc:
+            raise SpecLoadError(f"{source}: not valid YAML: {' '.join(str(exc).split())}") from exc
+        except RecursionError as exc:
+            raise SpecLoadError(
+                f"{source}: the YAML nests too deeply (or an alias refers to itself)"
+            ) from exc
+        finally:
+            self._loader.dispose()
+
+    def _build(self, node: yaml.Node, pointer: str) -> Any:
+        """The JSON-compatible value of `node`, recording the line of every member on the way."""
+        if isinstance(node, yaml.MappingNode):
+            self._note_duplicates(node, pointer)
+            self._loader.flatten_mapping(node)  # `<<` merge keys, as safe_load would apply them
+            mapping: dict[str, Any] = {}
+            for key_node, value_node in node.value:
+                key = self._key(key_node)
+                child = join(pointer, key)
+                self.lines[child] = key_node.start_mark.line + 1
+                mapping[key] = self._build(value_node, child)
+            return mapping
+        if isinstance(node, yaml.SequenceNode):
+            items: list[Any] = []
+            for index, item_node in enumerate(node.value):
+                child = join(pointer, index)
+                self.lines[child] = item_node.start_mark.line + 1
+                items.append(self._build(item_node, child))
+            return items
+        return self._loader.construct_object(node)
+
+    def _key(self, node: yaml.Node) -> str:
+        if not isinstance(node, yaml.ScalarNode):
+            raise SpecLoadError(
+                f"{self.source}: line {node.start_mark.line + 1}: a mapping key is not a scalar"
+            )
+        # JSON object keys are strings; an unquoted `200:` response code must still be "200".
+        key = self._loader.construct_object(node)
+        return "null" if key is None else str(key).lower() if isinstance(key, bool) else str(key)
+
+    def _note_duplicates(self, node: yaml.MappingNode, pointer: str) -> None:
+        """Record keys written twice in one mapping: YAML loaders silently keep the last one."""
+        seen: set[str] = set()
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue
+            key = self._key(key_node)
+            if key in seen:
+                self.duplicates.append((join(pointer, key), key_node.start_mark.line + 1))
+            seen.add(key)

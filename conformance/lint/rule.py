@@ -39,6 +39,8 @@ class Hit:
     message: str
     severity: Severity | None = None
     """Overrides the rule's severity for this hit (a rule may also report lesser observations)."""
+    line: int | None = None
+    """Overrides the line of `pointer`, for what the data no longer shows (a repeated key)."""
 
 
 @dataclass(frozen=True, order=True)
@@ -81,7 +83,7 @@ class Rule:
         return [
             Finding(
                 file=doc.source,
-                line=doc.line_of(hit.pointer),
+                line=hit.line or doc.line_of(hit.pointer),
                 rule=self.name,
                 severity=hit.severity or self.severity,
                 message=hit.message,

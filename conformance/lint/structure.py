@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from jsonschema.exceptions import ValidationError, best_match
 from openapi_spec_validator import OpenAPIV30SpecValidator
 
-from conformance.lint.document import SpecDocument, join, references
+from conformance.lint.document import SpecDocument, display, join, references
 from conformance.lint.rule import Hit, Severity, rule
 
 STRUCTURE_RULE_NAME = "oas-structure"
@@ -30,6 +30,10 @@ def oas_structure(doc: SpecDocument) -> Iterator[Hit]:
         found = "no `openapi` member" if version is None else f"openapi: {version!r}"
         yield Hit("/openapi", f"this linter checks OpenAPI 3.0 documents; found {found}")
         return
+    for pointer, line in doc.duplicate_keys:
+        yield Hit(
+            pointer, f"{display(pointer)} is written twice; only the last one counts", line=line
+        )
     unresolved = list(_unresolved_references(doc))
     yield from unresolved
     if unresolved:
