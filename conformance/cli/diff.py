@@ -110,7 +110,7 @@ def write_text(changes: Sequence[Change], out: TextIO) -> None:
             continue
         out.write(f"{severity.upper()} ({len(group)})\n")
         for change in group:
-            where = change.pointer or "/"
+            where = change.pointer
             if change.document == "old":
                 where += " (in OLD)"
             out.write(f"  {change.rule}  {where}  {change.message}\n")
