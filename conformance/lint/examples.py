@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-from jsonschema.exceptions import ValidationError, best_match
+from jsonschema.exceptions import ValidationError
 from jsonschema.validators import extend
 from openapi_schema_validator import OAS30Validator, oas30_format_checker
 from referencing import Registry, Resource
@@ -31,11 +31,10 @@ from conformance.lint.document import (
     references_in,
     split,
 )
-from conformance.lint.rule import Hit, Severity, rule
+from conformance.lint.rule import Hit, Severity, most_specific, rule, shorten
 from conformance.lint.walk import Holder, Side, holders, schema_nodes, schema_roots
 
 _SPEC_URI = "urn:actionsession-lint:spec"
-_MAX_MESSAGE = 160
 
 
 @dataclass(frozen=True)
@@ -116,12 +115,7 @@ def _classify(doc: SpecDocument, site: _Site, error: ValidationError, problems: 
             )
         )
         return
-    cause = error
-    while cause.context:
-        deeper = best_match(cause.context)
-        if deeper is None:
-            break
-        cause = deeper
+    cause = most_specific(error)
     path = list(cause.absolute_path)
     schema_name = "its schema"
     if site.schema_level:
@@ -134,7 +128,7 @@ def _classify(doc: SpecDocument, site: _Site, error: ValidationError, problems: 
     problems.invalid.append(
         Hit(
             join(site.example_pointer, *path),
-            f"{site.what} example does not match {schema_name}{at}: {_shorten(cause.message)}",
+            f"{site.what} example does not match {schema_name}{at}: {shorten(cause.message)}",
         )
     )
 
@@ -240,8 +234,3 @@ def _schema_sites(
                 yield _Site(
                     "schema", join(pointer, "example"), pointer, sides[root], schema_level=True
                 )
-
-
-def _shorten(text: str) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= _MAX_MESSAGE else text[: _MAX_MESSAGE - 1] + "…"

@@ -10,7 +10,11 @@ import enum
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from jsonschema.exceptions import ValidationError, best_match
+
 from conformance.lint.document import SpecDocument
+
+MAX_MESSAGE = 160
 
 
 class Severity(enum.IntEnum):
@@ -100,3 +104,21 @@ def rule(name: str, severity: Severity, summary: str) -> Callable[[Check], Rule]
         return Rule(name=name, severity=severity, summary=summary, check=check)
 
     return wrap
+
+
+def shorten(text: str) -> str:
+    """`text` on one line, cut to `MAX_MESSAGE` characters (validators quote whole instances)."""
+    text = " ".join(text.split())
+    return text if len(text) <= MAX_MESSAGE else text[: MAX_MESSAGE - 1] + "…"
+
+
+def most_specific(error: ValidationError) -> ValidationError:
+    """The likeliest cause of a JSON Schema `error`: a failed `oneOf`/`anyOf` names the branch
+    that came closest, down to the innermost one, instead of quoting the whole instance."""
+    cause = error
+    while cause.context:
+        deeper = best_match(cause.context)
+        if deeper is None:
+            break
+        cause = deeper
+    return cause

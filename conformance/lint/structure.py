@@ -9,14 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from jsonschema.exceptions import ValidationError, best_match
 from openapi_spec_validator import OpenAPIV30SpecValidator
 
 from conformance.lint.document import SpecDocument, display, join, references
-from conformance.lint.rule import Hit, Severity, rule
+from conformance.lint.rule import Hit, Severity, most_specific, rule, shorten
 
 STRUCTURE_RULE_NAME = "oas-structure"
-_MAX_MESSAGE = 160
 
 
 @rule(
@@ -44,11 +42,11 @@ def oas_structure(doc: SpecDocument) -> Iterator[Hit]:
     # The validator is a third-party boundary: whatever it raises on a strange document is a
     # finding about that document, not a crash of the linter.
     except Exception as exc:  # noqa: BLE001
-        yield Hit("", f"openapi-spec-validator could not check the document: {_shorten(str(exc))}")
+        yield Hit("", f"openapi-spec-validator could not check the document: {shorten(str(exc))}")
         return
     for error in errors:
-        cause = _cause(error)
-        yield Hit(join("", *cause.absolute_path), _shorten(cause.message))
+        cause = most_specific(error)
+        yield Hit(join("", *cause.absolute_path), shorten(cause.message))
 
 
 def _unresolved_references(doc: SpecDocument) -> Iterator[Hit]:
@@ -62,19 +60,3 @@ def _unresolved_references(doc: SpecDocument) -> Iterator[Hit]:
             yield Hit(
                 join(pointer, "$ref"), f"{ref!r} does not resolve to anything in the document"
             )
-
-
-def _cause(error: ValidationError) -> ValidationError:
-    """The most specific cause of `error`: a failed `oneOf`/`anyOf` names its likeliest branch."""
-    cause = error
-    while cause.context:
-        deeper = best_match(cause.context)
-        if deeper is None:
-            break
-        cause = deeper
-    return cause
-
-
-def _shorten(text: str) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= _MAX_MESSAGE else text[: _MAX_MESSAGE - 1] + "…"
