@@ -920,13 +920,14 @@ class _Differ:
                 side,
                 union=False,
             )
-        if "not" in o or "not" in n:
-            if not ("not" in o and "not" in n) or not self._equivalent(
-                _Node(o["not"], _at(old, "not")),
-                _Node(n["not"], _at(new, "not")),
-                side,
-            ):
+        if "not" in o and "not" in n:
+            old_not, new_not = _Node(o["not"], _at(old, "not")), _Node(n["not"], _at(new, "not"))
+            if not self._equivalent(old_not, new_not, side):
                 self._report("composition-changed", _at(new, "not"), "'not' schema changed")
+        elif "not" in n:
+            self._narrowed(side, _at(new, "not"), "'not' schema added")
+        elif "not" in o:
+            self._widened(side, _at(old, "not"), "'not' schema removed", "old")
         self._compare_discriminator(old, new)
         return True
 

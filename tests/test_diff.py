@@ -476,3 +476,175 @@ def test_the_project_contract_with_every_ref_inlined_reports_nothing() -> None:
 
     assert diff_specs(contract, inlined) == []
     assert diff_specs(inlined, contract) == []
+
+
+def test_status_folded_into_a_range_is_compared_with_the_range_not_removed() -> None:
+    old = _base()
+    new = apply_patch(
+        old,
+        [
+            {
+                "op": "move",
+                "from": "/paths/~1v2~1action-session~1create/post/responses/409",
+                "path": "/paths/~1v2~1action-session~1create/post/responses/4XX",
+            },
+            {
+                "op": "replace",
+                "path": "/components/schemas/Error/properties/code/type",
+                "value": "string",
+            },
+        ],
+    )
+
+    changes = diff_specs(old, new)
+
+    # 409 is still described (by 4XX, whose body changed); 4XX newly describes other statuses.
+    assert _as_tuples(changes) == {
+        ("type-changed", BREAKING, "/components/schemas/Error/properties/code/type", "new"),
+        (
+            "response-status-added",
+            NON_BREAKING,
+            "/paths/~1v2~1action-session~1create/post/responses/4XX",
+            "new",
+        ),
+    }
+
+
+def _schema_change(old_schema: dict[str, Any], new_schema: dict[str, Any]) -> set[str]:
+    """The rules reported when the index request's `sort` schema changes from one to the other."""
+    pointer = "/components/schemas/ActionSessionIndexRequest/properties/sort"
+    old = apply_patch(_base(), [{"op": "replace", "path": pointer, "value": old_schema}])
+    new = apply_patch(_base(), [{"op": "replace", "path": pointer, "value": new_schema}])
+    return {c.rule for c in diff_specs(old, new)}
+
+
+STRING = {"type": "string"}
+LIST = {"type": "array", "items": {"type": "string"}}
+
+
+@pytest.mark.parametrize(
+    ("old_schema", "new_schema", "rules"),
+    [
+        pytest.param(
+            {"anyOf": [STRING, LIST]},
+            {"oneOf": [STRING, LIST]},
+            {"request-schema-narrowed"},
+            id="anyOf-to-oneOf-narrows",
+        ),
+        pytest.param(
+            {"oneOf": [STRING, LIST]},
+            {"anyOf": [STRING, LIST]},
+            {"request-schema-widened"},
+            id="oneOf-to-anyOf-widens",
+        ),
+        pytest.param(
+            {"anyOf": [STRING, LIST]},
+            {"anyOf": [STRING, {"type": "array", "items": {"type": "string", "maxLength": 20}}]},
+            {"request-constraint-tightened"},
+            id="change-inside-a-branch-is-judged-like-outside",
+        ),
+        pytest.param(
+            STRING,
+            {"anyOf": [{"type": "integer"}, LIST]},
+            {"composition-changed"},
+            id="union-without-the-old-schema-is-composition-changed",
+        ),
+        pytest.param(
+            {"allOf": [STRING, {"maxLength": 10}]},
+            {"allOf": [STRING, {"maxLength": 10}, {"pattern": "^-?[a-z_]+$"}]},
+            {"request-schema-narrowed"},
+            id="allOf-branch-added-narrows",
+        ),
+        pytest.param(
+            {"type": "string", "not": {"enum": ["name"]}},
+            STRING,
+            {"request-schema-widened"},
+            id="not-removed-widens",
+        ),
+        pytest.param(
+            {"type": "object", "additionalProperties": {"type": "string"}},
+            {"type": "object", "additionalProperties": {"type": "string", "maxLength": 5}},
+            {"request-constraint-tightened"},
+            id="additionalProperties-schemas-compared",
+        ),
+        pytest.param(
+            {"type": "object", "additionalProperties": {"type": "string"}},
+            {"type": "object"},
+            {"request-additional-properties-widened"},
+            id="additionalProperties-schema-to-any-widens",
+        ),
+        pytest.param(
+            {"type": "integer", "multipleOf": 5},
+            {"type": "integer", "multipleOf": 10},
+            {"request-constraint-tightened"},
+            id="multipleOf-of-a-multiple-tightens",
+        ),
+        pytest.param(
+            {"type": "integer", "multipleOf": 4},
+            {"type": "integer", "multipleOf": 6},
+            {"constraint-changed"},
+            id="multipleOf-unrelated-is-changed",
+        ),
+        pytest.param(
+            {"type": "string", "pattern": "^[a-z]+$"},
+            {"type": "string", "pattern": "^[a-z_]+$"},
+            {"constraint-changed"},
+            id="pattern-rewritten-cannot-be-ordered",
+        ),
+        pytest.param(
+            {"type": "integer", "minimum": 0},
+            {"type": "integer", "minimum": 0, "exclusiveMinimum": True},
+            {"request-constraint-tightened"},
+            id="exclusiveMinimum-set-tightens",
+        ),
+        pytest.param(
+            {"type": "array", "items": STRING},
+            {"type": "array", "items": STRING, "uniqueItems": True},
+            {"request-constraint-tightened"},
+            id="uniqueItems-set-tightens",
+        ),
+        pytest.param(
+            {"type": "integer"},
+            {"type": "number"},
+            {"request-type-widened"},
+            id="integer-to-number-widens-a-request",
+        ),
+    ],
+)
+def test_schema_keyword_changes_in_a_request(
+    old_schema: dict[str, Any], new_schema: dict[str, Any], rules: set[str]
+) -> None:
+    assert _schema_change(old_schema, new_schema) == rules
+
+
+def test_discriminator_property_change_is_breaking_and_new_mapping_is_not() -> None:
+    pointer = "/components/responses/DeleteRefused/content/application~1json/schema"
+    disc = {"propertyName": "name", "mapping": {"Bad Request": "#/components/schemas/Error"}}
+    old = apply_patch(_base(), [{"op": "add", "path": f"{pointer}/discriminator", "value": disc}])
+    renamed = apply_patch(
+        old, [{"op": "replace", "path": f"{pointer}/discriminator/propertyName", "value": "kind"}]
+    )
+    mapped = apply_patch(
+        old,
+        [
+            {
+                "op": "add",
+                "path": f"{pointer}/discriminator/mapping/Blocked",
+                "value": "#/components/schemas/DeleteBlockedError",
+            }
+        ],
+    )
+
+    assert {c.rule for c in diff_specs(old, renamed)} == {"discriminator-changed"}
+    assert {c.rule for c in diff_specs(old, mapped)} == {"discriminator-mapping-added"}
+
+
+def test_parameter_style_change_is_breaking() -> None:
+    old = _base()
+    new = apply_patch(
+        old, [{"op": "add", "path": "/components/parameters/Id/style", "value": "matrix"}]
+    )
+
+    assert _as_tuples(diff_specs(old, new)) == {
+        ("parameter-serialization-changed", BREAKING, "/components/parameters/Id", "new")
+    }
