@@ -124,23 +124,14 @@ def delete_everything(client: ApiClient, contract: Contract, tracker: Tracker) -
     return problems
 
 
-def find_leaks(client: ApiClient, contract: Contract, tracker: Tracker, settings: Settings) -> None:
-    """Fail with `LEAK_TITLE` when a tracked id is still viewable or a marked record is listed."""
-    leaks: list[str] = []
+def _marked(client: ApiClient, contract: Contract, settings: Settings) -> tuple[list[tuple[Resource, str]], Exchange | None]:
+    """Records listed with this run's marker in `data` (within the references' tenant and office)."""
+    found: list[tuple[Resource, str]] = []
     evidence = None
-    for resource in contract.resources.values():
-        for record_id in tracker.ids(resource):
-            exchange = client.send("GET", resource.path("view", record_id))
-            if exchange.status != 404:
-                leaks.append(f"{resource.entity} {record_id} (view answered {exchange.status})")
-                evidence = evidence or exchange
     refs = settings.references
     for resource in contract.resources.values():
-        scope = {
-            k: v
-            for k, v in (("tenant_id", refs.tenant_id), ("subtenant_id", refs.subtenant_id))
-            if k in resource.filter_fields
-        }
+        wanted = (("tenant_id", refs.tenant_id), ("subtenant_id", refs.subtenant_id))
+        scope = {k: v for k, v in wanted if k in resource.filter_fields}
         number, pages = 1, 1
         while number <= min(pages, settings.budget.max_walk_pages):
             body = {
@@ -156,14 +147,36 @@ def find_leaks(client: ApiClient, contract: Contract, tracker: Tracker, settings
             for record in records:
                 data = record.get("data") if isinstance(record, dict) else None
                 if isinstance(data, dict) and data.get("conformance_run") == settings.run_id:
-                    leaks.append(
-                        f"{resource.entity} {record.get(resource.id_field)} (listed with the run marker)"
-                    )
+                    found.append((resource, str(record.get(resource.id_field))))
                     evidence = evidence or exchange
             pages = exchange.header_int(contract.pagination.page_count) or 0
             number += 1
+    return found, evidence
+
+
+def sweep(client: ApiClient, contract: Contract, tracker: Tracker, settings: Settings) -> list[str]:
+    """Track and delete records carrying the run marker that escaped tracking (e.g. made by a
+    request the server should have refused); the problems met."""
+    found, _ = _marked(client, contract, settings)
+    for resource, record_id in found:
+        tracker.add(resource, record_id)
+    return delete_everything(client, contract, tracker) if found else []
+
+
+def find_leaks(client: ApiClient, contract: Contract, tracker: Tracker, settings: Settings) -> None:
+    """Fail with `LEAK_TITLE` when a tracked id is still viewable or a marked record is listed."""
+    leaks: list[str] = []
+    evidence = None
+    for resource in contract.resources.values():
+        for record_id in tracker.ids(resource):
+            exchange = client.send("GET", resource.path("view", record_id))
+            if exchange.status != 404:
+                leaks.append(f"{resource.entity} {record_id} (view answered {exchange.status})")
+                evidence = evidence or exchange
+    found, listed = _marked(client, contract, settings)
+    leaks += [f"{r.entity} {rid} (listed with the run marker)" for r, rid in found]
+    evidence = evidence or listed
     if leaks:
         unique = sorted(set(leaks))
-        raise CheckFailure(
-            LEAK_TITLE, "still on the server after cleanup: " + "; ".join(unique), evidence
-        )
+        detail = "still on the server after cleanup: " + "; ".join(unique)
+        raise CheckFailure(LEAK_TITLE, detail, evidence)

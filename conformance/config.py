@@ -44,6 +44,7 @@ class Budget:
     days: int = 4
     sessions: int = 8
     request_timeout: float = 10.0
+    phases: tuple[str, ...] = ("examples", "coverage", "fuzzing", "stateful")  # Schemathesis
 
 
 @dataclass(frozen=True)

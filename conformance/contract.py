@@ -85,6 +85,7 @@ class Contract:
     error_required: tuple[str, ...]
     validation_item_required: tuple[str, ...]
     security_schemes: dict[str, Any] = field(default_factory=dict)
+    error_names: dict[int, tuple[str, ...]] = field(default_factory=dict)  # from the examples
 
     @property
     def root(self) -> Resource:
@@ -254,4 +255,17 @@ def _build(path: Path, document: dict[str, Any]) -> Contract:
             _resolve(document, validation.get("items", {})).get("required", ("field", "message"))
         ),
         security_schemes=document.get("components", {}).get("securitySchemes", {}),
+        error_names=_error_names(document),
     )
+
+
+def _error_names(document: dict[str, Any]) -> dict[int, tuple[str, ...]]:
+    """The `name` each error response's example gives its status (e.g. "Payload Too Large")."""
+    names: dict[int, set[str]] = {}
+    for response in document.get("components", {}).get("responses", {}).values():
+        for media in response.get("content", {}).values():
+            example = media.get("example")
+            if isinstance(example, dict) and isinstance(example.get("status"), int):
+                if isinstance(example.get("name"), str):
+                    names.setdefault(example["status"], set()).add(example["name"])
+    return {status: tuple(sorted(found)) for status, found in names.items()}

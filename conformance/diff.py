@@ -1077,7 +1077,7 @@ class _Differ:
         new_disc = _mapping(new.value.get("discriminator"))
         if not old_disc and not new_disc:
             return
-        pointer = _at(new, "discriminator")
+        pointer = _at(new, "discriminator") if new_disc else new.pointer
         if old_disc.get("propertyName") != new_disc.get("propertyName"):
             self._report(
                 "discriminator-changed",

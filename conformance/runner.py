@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass, field
 
 from conformance import checks as _checks  # noqa: F401  (registers the checks)
-from conformance.cleanup import LEAK_TITLE, Tracker, delete_everything, find_leaks
+from conformance.cleanup import LEAK_TITLE, Tracker, delete_everything, find_leaks, sweep
 from conformance.client import ApiClient
 from conformance.config import Profile, Settings
 from conformance.contract import Contract, load_contract
@@ -242,6 +242,7 @@ def _cleanup(
     findings: list[Finding] = []
     try:
         problems = delete_everything(client, contract, tracker)
+        problems += sweep(client, contract, tracker, settings)
         find_leaks(client, contract, tracker, settings)
         if problems:
             findings.append(

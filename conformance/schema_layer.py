@@ -128,6 +128,8 @@ def conformance_pagination_headers(ctx: Any, response: Any, case: Any) -> bool |
     guard = _ACTIVE
     if guard is None or response.status_code != 200 or not case.operation.path.endswith("/index"):
         return None
+    if case.method.upper() != case.operation.method.upper():
+        return None
     pag = guard.contract.pagination
     numbers: dict[str, int] = {}
     for name in (pag.total, pag.page_count, pag.current_page, pag.per_page):
@@ -200,9 +202,9 @@ def _config(settings: Settings, contract: Contract) -> dict[str, Any]:
             },
         },
         "phases": {
-            "examples": dict(no_reuse),
-            "coverage": dict(no_reuse),
-            "fuzzing": dict(no_reuse),
+            "examples": {**no_reuse, "enabled": "examples" in budget.phases},
+            "coverage": {**no_reuse, "enabled": "coverage" in budget.phases},
+            "fuzzing": {**no_reuse, "enabled": "fuzzing" in budget.phases},
             "stateful": {
                 "enabled": settings.profile is Profile.FULL,
                 "max-steps": max(budget.stateful_steps, 2),

@@ -59,14 +59,15 @@ def _key(kind: FieldKind, fold: bool) -> Callable[[Any], Any]:
 def order_problem(kind: FieldKind, values: Sequence[Any], descending: bool) -> str | None:
     """Why `values` are not in the contract's order, or None when some valid collation explains them.
 
-    Ascending puts nulls first and descending last; strings are accepted in code-point or in
+    Ascending puts nulls first (descending: at either end); strings are accepted in code-point or in
     case-insensitive order.
     """
     nulls = [v is None for v in values]
-    expected_nulls = sorted(nulls, reverse=not descending)
-    if nulls != expected_nulls:
-        where = "first" if not descending else "last"
-        return f"nulls must come {where} {'descending' if descending else 'ascending'}"
+    # The brief fixes nulls first ascending; descending it is silent, so either end will do.
+    allowed = [sorted(nulls, reverse=True)] if not descending else [sorted(nulls), sorted(nulls, reverse=True)]
+    if nulls not in allowed:
+        where = "first ascending" if not descending else "together at one end descending"
+        return f"nulls must come {where}"
     present = [v for v in values if v is not None]
     folds = (False, True) if kind.kind == "string" else (False,)
     for fold in folds:

@@ -37,6 +37,7 @@ BUGS: dict[str, str] = {
     "unstable_ties": "ties are ordered differently on every page",
     "filter_ignored": "filter conditions are ignored",
     "filter_after_paging": "the filter is applied to the page after slicing",
+    "filter_drops_last": "a filtered result leaves out its last matching record",
     "empty_filter_matches": 'a filter value of "" matches only empty values',
     "unknown_filter_rejected": "an unknown filter key is a 422",
     "filter_type_unchecked": "a filter value of the wrong type is accepted",
@@ -61,6 +62,8 @@ BUGS: dict[str, str] = {
     "method_not_refused": "undocumented methods are answered 200",
     "server_error_on_bad_page": "a string page is a 500",
     "location_missing": "create answers no Location header",
+    "delete_noop": "delete answers 204 but keeps the record",
+    "malformed_json_422": "a body that is not JSON is a 422 instead of a 400",
 }
 
 
@@ -323,6 +326,8 @@ class Reference:
         try:
             body = json.loads(raw)
         except (ValueError, UnicodeDecodeError) as exc:
+            if self.bug == "malformed_json_422":
+                raise Invalid([{"field": "body", "message": "Not JSON."}]) from exc
             raise ApiError(400, "The request body is not valid JSON.") from exc
         if not isinstance(body, dict):
             raise ApiError(400, "The request body must be a JSON object.")
@@ -407,6 +412,8 @@ class Reference:
         matches = [r for r in rows if self._matches(r, conditions)]
         if self.bug == "filter_after_paging":
             matches = rows
+        if self.bug == "filter_drops_last" and conditions and len(matches) > 1:
+            matches = matches[:-1]
         matches.sort(key=lambda r: str(r[resource.id_field]))
         if field in item_fields and field != "data":
             nulls_first = self.bug != "nulls_last"
@@ -616,6 +623,8 @@ class Reference:
                 exc = ApiError(400, "The record has related records; repeat with force=true.")
                 exc.extra["related"] = [{"entity": r.entity, "id": k} for r, k in listed]
                 raise exc
+            if self.bug == "delete_noop":
+                return Response(status_code=204)
             if self.bug != "force_no_cascade":
                 for child, key in related:
                     del self.store.rows[child.path][key]
@@ -640,4 +649,5 @@ def create_app(
         response = await reference.dispatch(Request(scope, receive))
         await response(scope, receive, send)
 
+    app.reference = reference  # type: ignore[attr-defined]  # tests inspect the state
     return app

@@ -1,0 +1,104 @@
+"""The suite as a pytest plugin: `pytest --pyargs conformance --base-url URL [options]`.
+
+Owns the pytest options (the CLI's flags; `--base-url` is shared with pytest-base-url when that
+plugin is installed, and every option also exists with a `--conformance-` prefix in case another
+plugin owns the short name), the session-scoped run, and one test per check so pytest's own
+`--junitxml` lists each check. Without a base URL it does nothing: the tests are skipped.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conformance.config import Budget, Profile, References, Settings
+from conformance.failures import ConformanceError
+from conformance.runner import SCHEMA_LAYER, Result, run, selected_checks
+
+OPTIONS: list[tuple[str, dict[str, Any]]] = [
+    ("base-url", {"help": "the server under test, e.g. http://127.0.0.1:8080"}),
+    ("spec", {"help": "the OpenAPI document (default: the packaged one)"}),
+    ("token", {"help": "credential sent as Authorization: Bearer TOKEN"}),
+    ("access-token", {"help": "credential sent as the access-token query parameter"}),
+    ("profile", {"choices": [p.value for p in Profile], "help": "safe or full (default)"}),
+    ("action-id", {"help": "existing action new sessions use (default act-1)"}),
+    ("tenant-id", {"help": "existing tenant (default ten-1)"}),
+    ("subtenant-id", {"help": "existing office (default sub-1)"}),
+    ("max-examples", {"type": int, "help": "Schemathesis examples per operation"}),
+    ("seed", {"type": int, "help": "repeat a run"}),
+    ("workers", {"type": int, "help": "Schemathesis workers"}),
+]
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """Register the run options, each also as `--conformance-NAME`."""
+    group = parser.getgroup("conformance", "ActionSession conformance suite")
+    for name, kwargs in OPTIONS:
+        dest = "conformance_" + name.replace("-", "_")
+        try:
+            group.addoption(f"--{name}", f"--conformance-{name}", dest=dest, default=None, **kwargs)
+        except ValueError:  # another plugin owns --NAME (pytest-base-url owns --base-url)
+            group.addoption(f"--conformance-{name}", dest=dest, default=None, **kwargs)
+
+
+def _option(config: pytest.Config, name: str) -> Any:
+    value = config.getoption("conformance_" + name.replace("-", "_"), default=None)
+    if value is None and name == "base-url":
+        value = config.getoption("base_url", default=None)  # pytest-base-url's option
+    return value
+
+
+def settings_from_config(config: pytest.Config) -> Settings | None:
+    """Settings from the pytest options; None when no base URL was given."""
+    base_url = _option(config, "base-url")
+    if not base_url:
+        return None
+    refs = References()
+    token = _option(config, "token") or _option(config, "access-token")
+    extra: dict[str, Any] = {}
+    if _option(config, "spec"):
+        extra["spec_path"] = Path(_option(config, "spec"))
+    examples = _option(config, "max-examples")
+    return Settings.create(
+        base_url,
+        seed=_option(config, "seed"),
+        token=token,
+        token_in_query=_option(config, "access-token") is not None,
+        profile=Profile(_option(config, "profile") or Profile.FULL.value),
+        references=References(
+            _option(config, "action-id") or refs.action_id,
+            _option(config, "tenant-id") or refs.tenant_id,
+            _option(config, "subtenant-id") or refs.subtenant_id,
+        ),
+        budget=Budget() if examples is None else Budget(max_examples=examples),
+        workers=_option(config, "workers") or 1,
+        progress=False,
+        **extra,
+    )
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """One test per check the run makes, plus the schema layer and the cleanup."""
+    if "conformance_check" not in metafunc.fixturenames:
+        return
+    settings = settings_from_config(metafunc.config)
+    profile = settings.profile if settings is not None else Profile.FULL
+    probe = Settings(base_url="", profile=profile)
+    names = [c.name for c in selected_checks(probe)] + [SCHEMA_LAYER]
+    if profile is Profile.FULL:
+        names.append("cleanup")
+    metafunc.parametrize("conformance_check", names)
+
+
+@pytest.fixture(scope="session")
+def conformance_result(request: pytest.FixtureRequest) -> Result:
+    """The whole run, made once per pytest session."""
+    settings = settings_from_config(request.config)
+    if settings is None:
+        pytest.skip("no --base-url given: the conformance suite does not run")
+    try:
+        return run(settings)
+    except ConformanceError as exc:
+        pytest.fail(f"the conformance run could not be made: {exc}", pytrace=False)

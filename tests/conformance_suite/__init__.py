@@ -1,0 +1,1 @@
+"""Tests of the conformance suite: it passes correct servers and fails each broken one."""

@@ -1,0 +1,92 @@
+"""Fixtures: the reference server on a free loopback port, and small run settings."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+import uvicorn
+
+from conformance.config import Budget, Profile, Settings
+from tests.conformance_servers.reference import create_app
+
+SMALL = Budget(max_examples=2, stateful_steps=4, property_examples=4, phases=("examples",))
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@dataclass
+class Served:
+    """A reference server running in a thread."""
+
+    url: str
+    app: Any
+    requests: list[tuple[str, str, bytes]]
+
+    @property
+    def store(self) -> Any:
+        """The reference's in-memory state."""
+        return self.app.reference.store
+
+
+def _recording(app: Any, log: list[tuple[str, str, bytes]]) -> Any:
+    async def wrapper(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await app(scope, receive, send)
+            return
+        chunks: list[bytes] = []
+
+        async def replay() -> Any:
+            message = await receive()
+            chunks.append(message.get("body", b""))
+            return message
+
+        await app(scope, replay, send)
+        log.append((scope["method"], scope["path"], b"".join(chunks)))
+
+    return wrapper
+
+
+@pytest.fixture
+def serve() -> Iterator[Callable[..., Served]]:
+    """Start reference servers (`serve(bug=None, tokens=...)`); all stop at teardown."""
+    servers: list[tuple[uvicorn.Server, threading.Thread]] = []
+
+    def start(bug: str | None = None, tokens: frozenset[str] | None = frozenset({"dev"})) -> Served:
+        app = create_app(bug, tokens)
+        log: list[tuple[str, str, bytes]] = []
+        port = free_port()
+        config = uvicorn.Config(_recording(app, log), host="127.0.0.1", port=port, log_level="critical", lifespan="off")
+        server = uvicorn.Server(config)
+        thread = threading.Thread(target=server.run, daemon=True)
+        thread.start()
+        deadline = time.monotonic() + 10
+        while not server.started:
+            if time.monotonic() > deadline or not thread.is_alive():
+                raise RuntimeError("the reference server did not start")
+            time.sleep(0.01)
+        servers.append((server, thread))
+        return Served(f"http://127.0.0.1:{port}", app, log)
+
+    yield start
+    for server, thread in servers:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+def settings_for(url: str, **kwargs: Any) -> Settings:
+    """Settings for a quick, deterministic run against `url` with token `dev`."""
+    defaults: dict[str, Any] = {"seed": 12345, "token": "dev", "budget": SMALL, "profile": Profile.FULL}
+    defaults.update(kwargs)
+    return Settings.create(url, **defaults)
