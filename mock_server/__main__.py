@@ -22,15 +22,35 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--host", help="interface to listen on (default 127.0.0.1)")
     parser.add_argument("--port", type=int, help="port to listen on (default 8080)")
-    parser.add_argument("--db", type=Path, help="TinyDB file; created from the default data when missing (default data/mock.json)")
-    parser.add_argument("--auth", choices=("on", "off"), help="require a recognised token (default on)")
-    parser.add_argument("--token", action="append", dest="tokens", metavar="TOKEN",
-                        help="a recognised token; repeat for several (default: dev)")
-    parser.add_argument("--validate-responses", action="store_true", default=None,
-                        help="check every answer against the spec (slower; for development)")
+    parser.add_argument(
+        "--db",
+        type=Path,
+        help="TinyDB file; created from the default data when missing (default data/mock.json)",
+    )
+    parser.add_argument(
+        "--auth", choices=("on", "off"), help="require a recognised token (default on)"
+    )
+    parser.add_argument(
+        "--token",
+        action="append",
+        dest="tokens",
+        metavar="TOKEN",
+        help="a recognised token; repeat for several (default: dev)",
+    )
+    parser.add_argument(
+        "--validate-responses",
+        action="store_true",
+        default=None,
+        help="check every answer against the spec (slower; for development)",
+    )
     parser.add_argument("--log-level", choices=("critical", "error", "warning", "info", "debug"))
-    parser.add_argument("--no-access-log", dest="access_log", action="store_false", default=None,
-                        help="do not log each request")
+    parser.add_argument(
+        "--no-access-log",
+        dest="access_log",
+        action="store_false",
+        default=None,
+        help="do not log each request",
+    )
     return parser
 
 
@@ -64,7 +84,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     from mock_server.app import create_app, open_store
     from mock_server.storage import StorageError
 
-    logging.basicConfig(level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s"
+    )
     try:
         # Open once up front so that a broken database is a clear one-line error, not a trace.
         db, _store = open_store(settings)

@@ -21,31 +21,88 @@ Record = dict[str, Any]
 _NAMESPACE = uuid.UUID("5b6f2d5e-8d0e-4c52-9a39-0a3c2b1f4e11")
 
 ACTIONS: list[Record] = [
-    {"action_id": "act-1", "action_code": "A001", "action_name": "Safety Training", "action_type": "TRAINING"},
-    {"action_id": "act-2", "action_code": "M001", "action_name": "Forklift Maintenance", "action_type": "MAINTENANCE"},
-    {"action_id": "act-3", "action_code": "H001", "action_name": "Periodic Medical Visit", "action_type": "HEALTH"},
-    {"action_id": "act-4", "action_code": "C001", "action_name": "Fire Extinguisher Inspection", "action_type": "CHECK"},
-    {"action_id": "act-5", "action_code": "P001", "action_name": "Safety Shoes Delivery", "action_type": "PER"},
-    {"action_id": "act-6", "action_code": "A002", "action_name": "first aid course", "action_type": "TRAINING"},
-    {"action_id": "act-7", "action_code": "C002", "action_name": "Scaffold Check", "action_type": "CHECK"},
+    {
+        "action_id": "act-1",
+        "action_code": "A001",
+        "action_name": "Safety Training",
+        "action_type": "TRAINING",
+    },
+    {
+        "action_id": "act-2",
+        "action_code": "M001",
+        "action_name": "Forklift Maintenance",
+        "action_type": "MAINTENANCE",
+    },
+    {
+        "action_id": "act-3",
+        "action_code": "H001",
+        "action_name": "Periodic Medical Visit",
+        "action_type": "HEALTH",
+    },
+    {
+        "action_id": "act-4",
+        "action_code": "C001",
+        "action_name": "Fire Extinguisher Inspection",
+        "action_type": "CHECK",
+    },
+    {
+        "action_id": "act-5",
+        "action_code": "P001",
+        "action_name": "Safety Shoes Delivery",
+        "action_type": "PER",
+    },
+    {
+        "action_id": "act-6",
+        "action_code": "A002",
+        "action_name": "first aid course",
+        "action_type": "TRAINING",
+    },
+    {
+        "action_id": "act-7",
+        "action_code": "C002",
+        "action_name": "Scaffold Check",
+        "action_type": "CHECK",
+    },
 ]
 
-_UNITS: list[tuple[str | None, int | None]] = [("MONTH", 12), ("YEAR", 2), ("DAY", 30), (None, None), ("MONTH", 6)]
+_UNITS: list[tuple[str | None, int | None]] = [
+    ("MONTH", 12),
+    ("YEAR", 2),
+    ("DAY", 30),
+    (None, None),
+    ("MONTH", 6),
+]
 _PEOPLE = ["Maria Rossi", "Luca Bianchi", "anna verdi", "Paolo Neri"]
 
 
-def _session(session_id: str, action_id: str, unit: str | None, validity: int | None,
-             subtenant: str, tenant: str, **rest: Any) -> Record:
+def _session(
+    session_id: str,
+    action_id: str,
+    unit: str | None,
+    validity: int | None,
+    subtenant: str,
+    tenant: str,
+    **rest: Any,
+) -> Record:
     record: Record = {
-        "action_session_id": session_id, "action_id": action_id, "validity_unit": unit,
-        "validity": validity, "subtenant_id": subtenant, "tenant_id": tenant, "data": None,
-        "manager": None, "assignee": None, "watcher": None,
+        "action_session_id": session_id,
+        "action_id": action_id,
+        "validity_unit": unit,
+        "validity": validity,
+        "subtenant_id": subtenant,
+        "tenant_id": tenant,
+        "data": None,
+        "manager": None,
+        "assignee": None,
+        "watcher": None,
     }
     record.update(rest)
     return record
 
 
-def _subscription(sub_id: str, session: Record, n: int, done: int, *, day: date, **rest: Any) -> Record:
+def _subscription(
+    sub_id: str, session: Record, n: int, done: int, *, day: date, **rest: Any
+) -> Record:
     passed = done == 1
     record: Record = {
         "action_session_subscription_id": sub_id,
@@ -108,22 +165,39 @@ def default_data() -> dict[str, list[Record]]:
         if historized:
             extra[HISTORIZED] = True
         session = _session(
-            str(uuid.uuid5(_NAMESPACE, f"session-{n}")), ACTIONS[n % len(ACTIONS)]["action_id"],
-            unit, validity, f"sub-{office}", f"ten-{tenant}", **extra,
+            str(uuid.uuid5(_NAMESPACE, f"session-{n}")),
+            ACTIONS[n % len(ACTIONS)]["action_id"],
+            unit,
+            validity,
+            f"sub-{office}",
+            f"ten-{tenant}",
+            **extra,
         )
         sessions.append(session)
         first_day = date(2024, 2, 1) + timedelta(days=7 * n)
         for k in range(n % 5):
             sub_n += 1
             flags = {HISTORIZED: True} if historized or (n, k) == (7, 0) else {}
-            subscriptions.append(_subscription(
-                str(uuid.uuid5(_NAMESPACE, f"subscription-{sub_n}")), session, sub_n,
-                (1, 0, -1, 1)[(n + k) % 4], day=first_day, **flags,
-            ))
+            subscriptions.append(
+                _subscription(
+                    str(uuid.uuid5(_NAMESPACE, f"subscription-{sub_n}")),
+                    session,
+                    sub_n,
+                    (1, 0, -1, 1)[(n + k) % 4],
+                    day=first_day,
+                    **flags,
+                )
+            )
         for k in range(n % 3):
             flags = {HISTORIZED: True} if historized else {}
-            days.append(_day(str(uuid.uuid5(_NAMESPACE, f"date-{n}-{k}")), session,
-                             first_day + timedelta(days=k), **flags))
+            days.append(
+                _day(
+                    str(uuid.uuid5(_NAMESPACE, f"date-{n}-{k}")),
+                    session,
+                    first_day + timedelta(days=k),
+                    **flags,
+                )
+            )
 
     return {
         "action": [dict(a) for a in ACTIONS],

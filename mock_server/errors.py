@@ -34,7 +34,13 @@ WWW_AUTHENTICATE = 'Bearer realm="ActionSession"'
 
 def error_body(status: int, message: str, **extra: Any) -> dict[str, Any]:
     """The Yii2 error object for `status`."""
-    return {"name": HTTPStatus(status).phrase, "message": message, "code": 0, "status": status, **extra}
+    return {
+        "name": HTTPStatus(status).phrase,
+        "message": message,
+        "code": 0,
+        "status": status,
+        **extra,
+    }
 
 
 def _json(status: int, body: Any, headers: Mapping[str, str] | None = None) -> ConnexionResponse:
@@ -46,7 +52,9 @@ def _json(status: int, body: Any, headers: Mapping[str, str] | None = None) -> C
     )
 
 
-def _error(status: int, message: str, headers: Mapping[str, str] | None = None, **extra: Any) -> ConnexionResponse:
+def _error(
+    status: int, message: str, headers: Mapping[str, str] | None = None, **extra: Any
+) -> ConnexionResponse:
     out = dict(headers or {})
     if status == 401:
         out.setdefault("WWW-Authenticate", WWW_AUTHENTICATE)

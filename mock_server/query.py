@@ -60,7 +60,9 @@ def _comparable(kind: FieldKind, value: Any) -> Any:
     return value
 
 
-def matches(record: Mapping[str, Any], conditions: Mapping[str, Any], fields: Mapping[str, FieldKind]) -> bool:
+def matches(
+    record: Mapping[str, Any], conditions: Mapping[str, Any], fields: Mapping[str, FieldKind]
+) -> bool:
     """Exact equality on every condition; the caller has already dropped null, "" and unknown keys."""
     for name, wanted in conditions.items():
         kind = fields[name]
@@ -73,7 +75,9 @@ def matches(record: Mapping[str, Any], conditions: Mapping[str, Any], fields: Ma
     return True
 
 
-def conditions_of(filter_: Mapping[str, Any] | None, fields: Mapping[str, FieldKind]) -> dict[str, Any]:
+def conditions_of(
+    filter_: Mapping[str, Any] | None, fields: Mapping[str, FieldKind]
+) -> dict[str, Any]:
     """The filter's effective conditions: known, scalar fields whose value is neither null nor ""."""
     if not filter_:
         return {}

@@ -128,7 +128,10 @@ RESOURCES: dict[str, Resource] = {
     r.name: r for r in (ACTION_SESSION, ACTION_SESSION_SUBSCRIPTION, ACTION_SESSION_DATE)
 }
 
-ID_FIELDS: dict[str, str] = {ACTION_TABLE: "action_id", **{r.name: r.id_field for r in RESOURCES.values()}}
+ID_FIELDS: dict[str, str] = {
+    ACTION_TABLE: "action_id",
+    **{r.name: r.id_field for r in RESOURCES.values()},
+}
 
 HISTORIZED = "_historized"
 """Internal flag of records that are no longer active; stored, never answered."""

@@ -29,22 +29,22 @@ def security_map(*, enabled: bool, tokens: Collection[str]) -> dict[str, type]:
         # None makes Connexion answer 401 "Provided token is not valid".
         return {"sub": "mock-user", "scope": ""} if token in known else None
 
-    class OAuth(OAuthSecurityHandler):
+    class OAuth(OAuthSecurityHandler):  # type: ignore[misc]  # Connexion is untyped
         def get_tokeninfo_func(self, security_definition: dict[str, Any]) -> Callable[..., Any]:
             return token_info
 
-    class Bearer(BearerSecurityHandler):
+    class Bearer(BearerSecurityHandler):  # type: ignore[misc]  # Connexion is untyped
         def _resolve_func(self, security_scheme: dict[str, Any]) -> Callable[..., Any]:
             return token_info
 
-    class ApiKey(ApiKeySecurityHandler):
+    class ApiKey(ApiKeySecurityHandler):  # type: ignore[misc]  # Connexion is untyped
         def _resolve_func(self, security_scheme: dict[str, Any]) -> Callable[..., Any]:
             return token_info
 
     return {"oauth2": OAuth, "bearer": Bearer, "apiKey": ApiKey}
 
 
-class _Open(BearerSecurityHandler):
+class _Open(BearerSecurityHandler):  # type: ignore[misc]  # Connexion is untyped
     """Accepts every request, credential or not (`--auth off`)."""
 
     def get_fn(self, security_scheme: dict[str, Any], required_scopes: Any) -> Callable[..., Any]:

@@ -127,7 +127,9 @@ class JournaledStorage(TinyStorage):
             self._journal = None
 
     # -- opening ----------------------------------------------------------------------------
-    def open(self, initial: Callable[[], Mapping[str, Iterable[Record]]], id_fields: Mapping[str, str]) -> None:
+    def open(
+        self, initial: Callable[[], Mapping[str, Iterable[Record]]], id_fields: Mapping[str, str]
+    ) -> None:
         """Load the snapshot and replay the journal, or create the file from `initial()`."""
         if self.path.exists():
             try:
@@ -324,23 +326,27 @@ class Database:
     `def` handlers on worker threads.
     """
 
-    def __init__(self, path: str | os.PathLike[str], id_fields: Mapping[str, str], indexes: Mapping[str, Sequence[str]]) -> None:
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        id_fields: Mapping[str, str],
+        indexes: Mapping[str, Sequence[str]],
+    ) -> None:
         self.id_fields = dict(id_fields)
         self.lock = threading.RLock()
         self._db = TinyDB(path, storage=JournaledStorage, indexes=indexes)
         self._db.table_class = _KeyedTable
-        self._storage = self._db.storage
-        assert isinstance(self._storage, JournaledStorage)
+        storage = self._db.storage
+        assert isinstance(storage, JournaledStorage)
+        self._storage: JournaledStorage = storage
         self._tinytables = {name: self._db.table(name, cache_size=0) for name in self.id_fields}
 
     @property
     def path(self) -> Path:
-        assert isinstance(self._storage, JournaledStorage)
         return self._storage.path
 
     def open(self, initial: Callable[[], Mapping[str, Iterable[Record]]]) -> None:
         with self.lock:
-            assert isinstance(self._storage, JournaledStorage)
             self._storage.open(initial, self.id_fields)
 
     def close(self) -> None:
@@ -350,10 +356,8 @@ class Database:
     @contextmanager
     def transaction(self) -> Iterator[None]:
         """Hold the lock; every write inside reaches the disk together, or none does."""
-        with self.lock:
-            assert isinstance(self._storage, JournaledStorage)
-            with self._storage.transaction():
-                yield
+        with self.lock, self._storage.transaction():
+            yield
 
     @contextmanager
     def reading(self) -> Iterator[None]:
@@ -363,7 +367,8 @@ class Database:
 
     # Every method below expects the caller to hold the lock (through `reading` or `transaction`).
     def get(self, table: str, doc_id: str) -> Record | None:
-        doc = self._tinytables[table].get(doc_id=doc_id)
+        # TinyDB's annotations say int ids; _KeyedTable's are the records' string ids.
+        doc = self._tinytables[table].get(doc_id=doc_id)  # type: ignore[call-overload]
         return dict(doc) if doc is not None else None
 
     def contains(self, table: str, doc_id: str) -> bool:
@@ -379,7 +384,6 @@ class Database:
 
     def find(self, table: str, field: str, value: Any) -> list[Record]:
         """The records whose indexed `field` equals `value`, in creation order of the index."""
-        assert isinstance(self._storage, JournaledStorage)
         docs = self._storage.read().get(table, {})
         ids = self._storage.indexed_ids(table, field, value)
         return [dict(dict.__getitem__(docs, i)) for i in ids if dict.__contains__(docs, i)]
@@ -389,11 +393,10 @@ class Database:
         self._tinytables[table].insert(Document(record, doc_id=doc_id))
 
     def update(self, table: str, doc_id: str, fields: Mapping[str, Any]) -> None:
-        self._tinytables[table].update(dict(fields), doc_ids=[doc_id])
+        self._tinytables[table].update(dict(fields), doc_ids=[doc_id])  # type: ignore[list-item]
 
     def remove(self, table: str, doc_ids: Iterable[str]) -> None:
-        self._tinytables[table].remove(doc_ids=list(doc_ids))
+        self._tinytables[table].remove(doc_ids=list(doc_ids))  # type: ignore[arg-type]
 
     def count(self) -> int:
-        assert isinstance(self._storage, JournaledStorage)
         return self._storage.size()

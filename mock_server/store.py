@@ -47,9 +47,7 @@ class Store:
     @classmethod
     def indexes(cls) -> dict[str, tuple[str, ...]]:
         """The secondary indexes the store needs: each dependent table by its parent field."""
-        return {
-            r.name: (r.parent_field,) for r in RESOURCES.values() if r.parent_field is not None
-        }
+        return {r.name: (r.parent_field,) for r in RESOURCES.values() if r.parent_field is not None}
 
     # -- operations ------------------------------------------------------------------------
     def index(self, name: str, search: Mapping[str, Any]) -> query.Page:
@@ -79,7 +77,7 @@ class Store:
 
     def create(self, name: str, body: Mapping[str, Any]) -> dict[str, Any]:
         resource = RESOURCES[name]
-        record = {f: None for f in resource.stored}
+        record: dict[str, Any] = {f: None for f in resource.stored}
         record.update(resource.defaults)
         record.update(_writable(resource, body, include_id=True))
         with self._db.transaction():
@@ -163,7 +161,10 @@ class Store:
         answer = _stored(RESOURCES[ACTION_SESSION], raw)
         answer.update(self._action_fields(raw.get("action_id")))
         session_id = raw["action_session_id"]
-        done = [s.get("done") for s in self._db.find("action_session_subscription", "action_session_id", session_id)]
+        done = [
+            s.get("done")
+            for s in self._db.find("action_session_subscription", "action_session_id", session_id)
+        ]
         answer["count_subscribed"] = len(done)
         answer["count_done"] = done.count(1)
         answer["count_fail"] = done.count(0)

@@ -40,7 +40,7 @@ def _reject_constant(name: str) -> NoReturn:
     raise ValueError(f"{name} is not valid JSON")
 
 
-class CollectingJSONBodyValidator(JSONRequestBodyValidator):
+class CollectingJSONBodyValidator(JSONRequestBodyValidator):  # type: ignore[misc]  # Connexion is untyped
     """The JSON body validator the mock registers for `application/json`."""
 
     @property
@@ -54,7 +54,9 @@ class CollectingJSONBodyValidator(JSONRequestBodyValidator):
         try:
             text = raw.decode(self._encoding)
         except (UnicodeDecodeError, LookupError) as exc:
-            raise BadRequestProblem(detail=f"The request body is not valid {self._encoding} text.") from exc
+            raise BadRequestProblem(
+                detail=f"The request body is not valid {self._encoding} text."
+            ) from exc
         try:
             parsed = json.loads(text, parse_constant=_reject_constant)
         except (ValueError, RecursionError) as exc:
@@ -85,7 +87,9 @@ def _problems(errors: Iterable[ValidationError]) -> list[Problem]:
             for name in error.validator_value:
                 if name not in error.instance:
                     field = f"{path}.{name}" if path else name
-                    problems.setdefault((field, "required"), Problem(field, f"{field} cannot be blank."))
+                    problems.setdefault(
+                        (field, "required"), Problem(field, f"{field} cannot be blank.")
+                    )
             continue
         field = path or "body"
         problems.setdefault((field, error.message), Problem(field, _message(field, error)))

@@ -28,7 +28,9 @@ def _assert_401(response: httpx.Response) -> None:
         pytest.param({"Authorization": "Bearer"}, id="empty-bearer"),
     ],
 )
-def test_missing_or_unrecognised_credentials_are_401(shared_mock: RunningMock, headers: dict[str, str]) -> None:
+def test_missing_or_unrecognised_credentials_are_401(
+    shared_mock: RunningMock, headers: dict[str, str]
+) -> None:
     with shared_mock.client(auth=False) as client:
         _assert_401(client.get("/v2/action-session/view/sess-1", headers=headers))
 
@@ -36,13 +38,22 @@ def test_missing_or_unrecognised_credentials_are_401(shared_mock: RunningMock, h
 def test_401_comes_before_404_and_before_validation(shared_mock: RunningMock) -> None:
     with shared_mock.client(auth=False) as client:
         _assert_401(client.get("/v2/action-session/view/no-such-id"))
-        _assert_401(client.post("/v2/action-session/create", content=b"{bad", headers={"Content-Type": "application/json"}))
+        _assert_401(
+            client.post(
+                "/v2/action-session/create",
+                content=b"{bad",
+                headers={"Content-Type": "application/json"},
+            )
+        )
         _assert_401(client.delete("/v2/action-session/delete/sess-1", params={"force": "yes"}))
 
 
 def test_the_access_token_query_parameter_is_accepted(shared_mock: RunningMock) -> None:
     with shared_mock.client(auth=False) as client:
-        assert client.get("/v2/action-session/view/sess-1", params={"access-token": "dev"}).status_code == 200
+        assert (
+            client.get("/v2/action-session/view/sess-1", params={"access-token": "dev"}).status_code
+            == 200
+        )
         _assert_401(client.get("/v2/action-session/view/sess-1", params={"access-token": "nope"}))
 
 
@@ -50,12 +61,24 @@ def test_configured_tokens_replace_the_default(start_mock: Callable[..., Running
     mock = start_mock(tokens=("alpha", "beta"))
     with mock.client(auth=False) as client:
         for token in ("alpha", "beta"):
-            assert client.get("/v2/action-session/view/sess-1", headers={"Authorization": f"Bearer {token}"}).status_code == 200
-        _assert_401(client.get("/v2/action-session/view/sess-1", headers={"Authorization": "Bearer dev"}))
+            assert (
+                client.get(
+                    "/v2/action-session/view/sess-1", headers={"Authorization": f"Bearer {token}"}
+                ).status_code
+                == 200
+            )
+        _assert_401(
+            client.get("/v2/action-session/view/sess-1", headers={"Authorization": "Bearer dev"})
+        )
 
 
 def test_auth_off_lets_every_request_through(start_mock: Callable[..., RunningMock]) -> None:
     mock = start_mock(auth=False)
     with mock.client(auth=False) as client:
         assert client.get("/v2/action-session/view/sess-1").status_code == 200
-        assert client.get("/v2/action-session/view/sess-1", headers={"Authorization": "Bearer anything"}).status_code == 200
+        assert (
+            client.get(
+                "/v2/action-session/view/sess-1", headers={"Authorization": "Bearer anything"}
+            ).status_code
+            == 200
+        )

@@ -11,20 +11,40 @@ from mock_server.settings import Settings, SettingsError
 
 
 def test_flags_override_the_environment_which_overrides_the_defaults() -> None:
-    base = Settings.from_env({"ACTIONSESSION_MOCK_PORT": "9000", "ACTIONSESSION_MOCK_TOKENS": "a, b", "ACTIONSESSION_MOCK_AUTH": "off"})
+    base = Settings.from_env(
+        {
+            "ACTIONSESSION_MOCK_PORT": "9000",
+            "ACTIONSESSION_MOCK_TOKENS": "a, b",
+            "ACTIONSESSION_MOCK_AUTH": "off",
+        }
+    )
     assert (base.port, base.tokens, base.auth, base.host) == (9000, ("a", "b"), False, "127.0.0.1")
-    settings = settings_from_args(["--port", "9100", "--token", "x", "--token", "y", "--auth", "on", "--db", "d.json"], base)
-    assert (settings.port, settings.tokens, settings.auth, settings.db_path) == (9100, ("x", "y"), True, Path("d.json"))
+    settings = settings_from_args(
+        ["--port", "9100", "--token", "x", "--token", "y", "--auth", "on", "--db", "d.json"], base
+    )
+    assert (settings.port, settings.tokens, settings.auth, settings.db_path) == (
+        9100,
+        ("x", "y"),
+        True,
+        Path("d.json"),
+    )
 
 
 def test_defaults_match_the_readme() -> None:
     settings = settings_from_args([], Settings.from_env({}))
     assert settings == Settings()
-    assert (settings.host, settings.port, settings.tokens, settings.auth) == ("127.0.0.1", 8080, ("dev",), True)
+    assert (settings.host, settings.port, settings.tokens, settings.auth) == (
+        "127.0.0.1",
+        8080,
+        ("dev",),
+        True,
+    )
     assert settings.max_body_bytes == 1 << 20
 
 
-@pytest.mark.parametrize(("name", "value"), [("ACTIONSESSION_MOCK_PORT", "eighty"), ("ACTIONSESSION_MOCK_AUTH", "maybe")])
+@pytest.mark.parametrize(
+    ("name", "value"), [("ACTIONSESSION_MOCK_PORT", "eighty"), ("ACTIONSESSION_MOCK_AUTH", "maybe")]
+)
 def test_a_bad_environment_value_is_a_settings_error(name: str, value: str) -> None:
     with pytest.raises(SettingsError, match=name):
         Settings.from_env({name: value})

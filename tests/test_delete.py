@@ -44,15 +44,28 @@ def test_force_deletes_the_session_and_every_related_record(client: httpx.Client
 
 
 def test_a_session_with_nothing_related_deletes_whatever_force_says(client: httpx.Client) -> None:
-    assert client.delete("/v2/action-session/delete/sess-2", params={"force": "false"}).status_code == 204
+    assert (
+        client.delete("/v2/action-session/delete/sess-2", params={"force": "false"}).status_code
+        == 204
+    )
     again = client.delete("/v2/action-session/delete/sess-2")
     assert again.status_code == 404
-    assert again.json() == {"name": "Not Found", "message": again.json()["message"], "code": 0, "status": 404}
+    assert again.json() == {
+        "name": "Not Found",
+        "message": again.json()["message"],
+        "code": 0,
+        "status": 404,
+    }
 
 
 def test_subscriptions_and_days_have_no_dependents(client: httpx.Client) -> None:
     assert client.delete("/v2/action-session-subscription/delete/ssub-1").status_code == 204
-    assert client.delete("/v2/action-session-date/delete/sdate-1", params={"force": "true"}).status_code == 204
+    assert (
+        client.delete(
+            "/v2/action-session-date/delete/sdate-1", params={"force": "true"}
+        ).status_code
+        == 204
+    )
     session = client.get("/v2/action-session/view/sess-1").json()
     assert (session["count_subscribed"], session["date_begin"]) == (9, None)
 
@@ -65,7 +78,9 @@ def test_unknown_ids_are_404_for_every_resource(client: httpx.Client) -> None:
         assert response.json()["name"] == "Not Found"
 
 
-def test_a_force_value_that_is_not_a_boolean_is_400_and_deletes_nothing(client: httpx.Client) -> None:
+def test_a_force_value_that_is_not_a_boolean_is_400_and_deletes_nothing(
+    client: httpx.Client,
+) -> None:
     response = client.delete("/v2/action-session/delete/sess-2", params={"force": "yes"})
     assert response.status_code == 400
     assert set(response.json()) == {"name", "message", "code", "status"}

@@ -41,15 +41,24 @@ def test_create_without_a_body_is_400(ro_client: httpx.Client) -> None:
 
 
 def test_a_query_parameter_of_the_wrong_type_is_400(ro_client: httpx.Client) -> None:
-    _assert_error(ro_client.delete("/v2/action-session/delete/sess-1", params={"force": "yes"}), 400, "Bad Request")
+    _assert_error(
+        ro_client.delete("/v2/action-session/delete/sess-1", params={"force": "yes"}),
+        400,
+        "Bad Request",
+    )
 
 
 def test_422_lists_every_problem_not_only_the_first(ro_client: httpx.Client) -> None:
-    response = ro_client.post("/v2/action-session/create", json={"validity": -1, "validity_unit": "WEEK", "data": [1], "manager": 3})
+    response = ro_client.post(
+        "/v2/action-session/create",
+        json={"validity": -1, "validity_unit": "WEEK", "data": [1], "manager": 3},
+    )
     assert response.status_code == 422
     assert response.headers["content-type"] == "application/json"
     fields = [e["field"] for e in response.json()]
-    assert sorted(fields) == sorted(["action_id", "subtenant_id", "tenant_id", "validity", "validity_unit", "data", "manager"])
+    assert sorted(fields) == sorted(
+        ["action_id", "subtenant_id", "tenant_id", "validity", "validity_unit", "data", "manager"]
+    )
     assert all(set(e) == {"field", "message"} for e in response.json())
 
 
@@ -77,7 +86,11 @@ def test_a_method_the_path_does_not_serve_is_405_with_allow(ro_client: httpx.Cli
 
 def test_a_body_over_1_mib_is_413(ro_client: httpx.Client) -> None:
     big = b'{"data": {"x": "' + b"a" * (1 << 20) + b'"}}'
-    _assert_error(ro_client.post("/v2/action-session/create", content=big, headers=JSON), 413, "Request Entity Too Large")
+    _assert_error(
+        ro_client.post("/v2/action-session/create", content=big, headers=JSON),
+        413,
+        "Request Entity Too Large",
+    )
 
 
 def test_a_chunked_body_over_1_mib_is_413(ro_client: httpx.Client) -> None:
@@ -92,11 +105,23 @@ def test_a_chunked_body_over_1_mib_is_413(ro_client: httpx.Client) -> None:
 
 
 def test_a_body_that_is_not_json_is_415(ro_client: httpx.Client) -> None:
-    response = ro_client.post("/v2/action-session/create", content=b"action_id=act-1", headers={"Content-Type": "application/x-www-form-urlencoded"})
+    response = ro_client.post(
+        "/v2/action-session/create",
+        content=b"action_id=act-1",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
     _assert_error(response, 415, "Unsupported Media Type")
 
 
 def test_a_client_id_with_characters_a_path_cannot_carry_is_422(ro_client: httpx.Client) -> None:
-    response = ro_client.post("/v2/action-session/create", json={"action_session_id": "a/b é", "action_id": "act-1", "subtenant_id": "s", "tenant_id": "t"})
+    response = ro_client.post(
+        "/v2/action-session/create",
+        json={
+            "action_session_id": "a/b é",
+            "action_id": "act-1",
+            "subtenant_id": "s",
+            "tenant_id": "t",
+        },
+    )
     assert response.status_code == 422
     assert [e["field"] for e in response.json()] == ["action_session_id"]

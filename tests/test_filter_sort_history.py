@@ -29,11 +29,15 @@ def _all(client: httpx.Client, path: str = INDEX, **search: Any) -> list[dict[st
         ("action_code", "C001"),
     ],
 )
-def test_filter_returns_exactly_the_matching_part_of_the_unfiltered_set(ro_client: httpx.Client, field: str, value: Any) -> None:
+def test_filter_returns_exactly_the_matching_part_of_the_unfiltered_set(
+    ro_client: httpx.Client, field: str, value: Any
+) -> None:
     everything = _all(ro_client)
     filtered = _all(ro_client, filter={field: value})
     assert filtered, "the default data should have a match"
-    assert [r["action_session_id"] for r in filtered] == [r["action_session_id"] for r in everything if r[field] == value]
+    assert [r["action_session_id"] for r in filtered] == [
+        r["action_session_id"] for r in everything if r[field] == value
+    ]
 
 
 def test_filter_conditions_are_anded(ro_client: httpx.Client) -> None:
@@ -44,7 +48,13 @@ def test_filter_conditions_are_anded(ro_client: httpx.Client) -> None:
 
 def test_null_empty_and_unknown_filter_keys_set_no_condition(ro_client: httpx.Client) -> None:
     everything = _all(ro_client)
-    assert _all(ro_client, filter={"tenant_id": None, "action_type": "", "validity": "", "no_such_field": "x"}) == everything
+    assert (
+        _all(
+            ro_client,
+            filter={"tenant_id": None, "action_type": "", "validity": "", "no_such_field": "x"},
+        )
+        == everything
+    )
 
 
 @pytest.mark.parametrize(
@@ -56,7 +66,9 @@ def test_null_empty_and_unknown_filter_keys_set_no_condition(ro_client: httpx.Cl
         ({"count_done": 1.5}, "filter.count_done"),
     ],
 )
-def test_filter_value_of_the_wrong_type_or_outside_the_enum_is_422(ro_client: httpx.Client, filter_: dict[str, Any], field: str) -> None:
+def test_filter_value_of_the_wrong_type_or_outside_the_enum_is_422(
+    ro_client: httpx.Client, filter_: dict[str, Any], field: str
+) -> None:
     response = ro_client.post(INDEX, json={"filter": filter_})
     assert response.status_code == 422
     assert response.headers["content-type"] == "application/json"
@@ -64,27 +76,54 @@ def test_filter_value_of_the_wrong_type_or_outside_the_enum_is_422(ro_client: ht
 
 
 def test_subscription_filter_by_session_and_outcome(ro_client: httpx.Client) -> None:
-    rows = _all(ro_client, "/v2/action-session-subscription/index", filter={"action_session_id": "sess-1", "done": 1})
+    rows = _all(
+        ro_client,
+        "/v2/action-session-subscription/index",
+        filter={"action_session_id": "sess-1", "done": 1},
+    )
     assert len(rows) == 8
     assert {r["action_session_id"] for r in rows} == {"sess-1"}
 
 
 def test_date_filter_compares_instants_not_spellings(ro_client: httpx.Client) -> None:
-    rows = _all(ro_client, "/v2/action-session-date/index", filter={"date_begin": "2024-01-10T10:00:00+01:00"})
+    rows = _all(
+        ro_client,
+        "/v2/action-session-date/index",
+        filter={"date_begin": "2024-01-10T10:00:00+01:00"},
+    )
     assert [r["action_session_date_id"] for r in rows] == ["sdate-1"]
 
 
-@pytest.mark.parametrize("field", ["action_session_id", "tenant_id", "validity", "validity_unit", "action_name", "count_subscribed", "date_begin", "date_end"])
-def test_sort_ascending_and_descending_with_nulls_first_ascending(ro_client: httpx.Client, field: str) -> None:
+@pytest.mark.parametrize(
+    "field",
+    [
+        "action_session_id",
+        "tenant_id",
+        "validity",
+        "validity_unit",
+        "action_name",
+        "count_subscribed",
+        "date_begin",
+        "date_end",
+    ],
+)
+def test_sort_ascending_and_descending_with_nulls_first_ascending(
+    ro_client: httpx.Client, field: str
+) -> None:
     def key(r: dict[str, Any]) -> tuple[bool, Any]:
         value = r[field]
-        return (value is not None, value.casefold() if isinstance(value, str) else (value if value is not None else 0))
+        return (
+            value is not None,
+            value.casefold() if isinstance(value, str) else (value if value is not None else 0),
+        )
 
     ascending = _all(ro_client, sort=field)
     descending = _all(ro_client, sort=f"-{field}")
     assert [key(r) for r in ascending] == sorted(key(r) for r in ascending)
     assert [key(r) for r in descending] == sorted((key(r) for r in descending), reverse=True)
-    assert {r["action_session_id"] for r in ascending} == {r["action_session_id"] for r in descending}
+    assert {r["action_session_id"] for r in ascending} == {
+        r["action_session_id"] for r in descending
+    }
 
 
 def test_sort_compares_strings_case_insensitively(ro_client: httpx.Client) -> None:
@@ -106,7 +145,9 @@ def test_history_false_is_a_strict_subset_of_history_true(ro_client: httpx.Clien
     assert active == {r["action_session_id"] for r in _all(ro_client, history=False)}
 
 
-def test_historized_sessions_are_viewable_and_count_their_historized_subscriptions(ro_client: httpx.Client) -> None:
+def test_historized_sessions_are_viewable_and_count_their_historized_subscriptions(
+    ro_client: httpx.Client,
+) -> None:
     active = {r["action_session_id"] for r in _all(ro_client)}
     historized = [r for r in _all(ro_client, history=True) if r["action_session_id"] not in active]
     record = historized[0]

@@ -10,7 +10,9 @@ import pytest
 INDEX = "/v2/action-session/index"
 
 
-def _page(client: httpx.Client, path: str, **search: object) -> tuple[list[dict[str, object]], dict[str, int]]:
+def _page(
+    client: httpx.Client, path: str, **search: object
+) -> tuple[list[dict[str, object]], dict[str, int]]:
     response = client.post(path, json=search)
     assert response.status_code == 200, response.text
     assert response.headers["content-type"] == "application/json"
@@ -21,25 +23,45 @@ def _page(client: httpx.Client, path: str, **search: object) -> tuple[list[dict[
     return response.json(), headers
 
 
-@pytest.mark.parametrize("path", ["/v2/action-session/index", "/v2/action-session-subscription/index", "/v2/action-session-date/index"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/v2/action-session/index",
+        "/v2/action-session-subscription/index",
+        "/v2/action-session-date/index",
+    ],
+)
 @pytest.mark.parametrize("per_page", [1, 7, 10, 100])
-def test_headers_agree_with_each_other_and_with_the_body(ro_client: httpx.Client, path: str, per_page: int) -> None:
+def test_headers_agree_with_each_other_and_with_the_body(
+    ro_client: httpx.Client, path: str, per_page: int
+) -> None:
     body, headers = _page(ro_client, path, **{"per-page": per_page})
     total = headers["Total-Count"]
     assert headers["Per-Page"] == per_page
     assert headers["Page-Count"] == math.ceil(total / per_page)
     assert headers["Current-Page"] == 1
     assert len(body) == min(per_page, total)
-    last, last_headers = _page(ro_client, path, **{"per-page": per_page, "page": headers["Page-Count"]})
+    last, last_headers = _page(
+        ro_client, path, **{"per-page": per_page, "page": headers["Page-Count"]}
+    )
     assert last_headers["Current-Page"] == headers["Page-Count"]
     assert len(last) == total - per_page * (headers["Page-Count"] - 1)
 
 
 def test_per_page_above_100_is_served_as_100(client: httpx.Client) -> None:
     for n in range(120):
-        assert client.post("/v2/action-session-subscription/create", json={
-            "action_session_id": "sess-2", "action_subscription_id": f"bulk-{n}", "subtenant_id": "sub-2", "tenant_id": "ten-1",
-        }).status_code == 201
+        assert (
+            client.post(
+                "/v2/action-session-subscription/create",
+                json={
+                    "action_session_id": "sess-2",
+                    "action_subscription_id": f"bulk-{n}",
+                    "subtenant_id": "sub-2",
+                    "tenant_id": "ten-1",
+                },
+            ).status_code
+            == 201
+        )
     body, headers = _page(client, "/v2/action-session-subscription/index", **{"per-page": 500})
     assert headers["Per-Page"] == 100
     assert len(body) == 100
@@ -64,8 +86,12 @@ def test_the_total_does_not_depend_on_the_page_size(ro_client: httpx.Client) -> 
     assert len(totals) == 1
 
 
-@pytest.mark.parametrize("sort", ["tenant_id", "-tenant_id", "validity_unit", "-count_done", "date_begin", None])
-def test_walking_every_page_gives_each_record_exactly_once_even_with_ties(ro_client: httpx.Client, sort: str | None) -> None:
+@pytest.mark.parametrize(
+    "sort", ["tenant_id", "-tenant_id", "validity_unit", "-count_done", "date_begin", None]
+)
+def test_walking_every_page_gives_each_record_exactly_once_even_with_ties(
+    ro_client: httpx.Client, sort: str | None
+) -> None:
     search: dict[str, object] = {"per-page": 4}
     if sort:
         search["sort"] = sort

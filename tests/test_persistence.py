@@ -18,12 +18,18 @@ from tests.conftest import AUTH, RunningMock, free_port
 SESSION = {"action_id": "act-1", "subtenant_id": "sub-1", "tenant_id": "ten-1"}
 
 
-def test_a_restart_on_the_same_file_keeps_every_change(start_mock: Callable[..., RunningMock], tmp_path: Path) -> None:
+def test_a_restart_on_the_same_file_keeps_every_change(
+    start_mock: Callable[..., RunningMock], tmp_path: Path
+) -> None:
     db = tmp_path / "persist.json"
     first = start_mock(db)
     with first.client() as client:
-        created = client.post("/v2/action-session/create", json={**SESSION, "action_session_id": "keep-me"}).json()
-        assert client.put("/v2/action-session/update/sess-1", json={"validity": 99}).status_code == 200
+        created = client.post(
+            "/v2/action-session/create", json={**SESSION, "action_session_id": "keep-me"}
+        ).json()
+        assert (
+            client.put("/v2/action-session/update/sess-1", json={"validity": 99}).status_code == 200
+        )
         assert client.delete("/v2/action-session/delete/sess-2").status_code == 204
         assert client.delete("/v2/action-session-subscription/delete/ssub-1").status_code == 204
     first.stop()
@@ -37,8 +43,20 @@ def test_a_restart_on_the_same_file_keeps_every_change(start_mock: Callable[...,
 
 def _serve(db: Path, port: int) -> subprocess.Popen[bytes]:
     process = subprocess.Popen(
-        [sys.executable, "-m", "mock_server", "--port", str(port), "--db", str(db), "--no-access-log", "--log-level", "warning"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            sys.executable,
+            "-m",
+            "mock_server",
+            "--port",
+            str(port),
+            "--db",
+            str(db),
+            "--no-access-log",
+            "--log-level",
+            "warning",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -59,7 +77,9 @@ def test_a_killed_server_loses_no_acknowledged_write(tmp_path: Path) -> None:
     try:
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", headers=AUTH) as client:
             for n in range(300):
-                response = client.post("/v2/action-session/create", json={**SESSION, "action_session_id": f"crash-{n}"})
+                response = client.post(
+                    "/v2/action-session/create", json={**SESSION, "action_session_id": f"crash-{n}"}
+                )
                 assert response.status_code == 201
                 acknowledged.append(f"crash-{n}")
     finally:
@@ -82,7 +102,12 @@ def test_a_killed_server_loses_no_acknowledged_write(tmp_path: Path) -> None:
 def test_an_unreadable_database_is_a_one_line_error_and_exit_2(tmp_path: Path) -> None:
     db = tmp_path / "broken.json"
     db.write_text("{not json")
-    result = subprocess.run([sys.executable, "-m", "mock_server", "--db", str(db), "--port", str(free_port())], capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "mock_server", "--db", str(db), "--port", str(free_port())],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 2
     assert result.stderr.strip().startswith("mock_server: cannot read the database")
     assert len(result.stderr.strip().splitlines()) == 1

@@ -38,7 +38,10 @@ def _close_databases() -> Iterator[None]:
 def test_a_new_file_is_created_from_the_initial_data_as_a_tinydb_document(tmp_path: Path) -> None:
     db = _open(tmp_path / "db.json")
     db.close()
-    assert json.loads((tmp_path / "db.json").read_text()) == {"parent": {"p1": {"pid": "p1", "n": 1}}, "child": {"c1": {"cid": "c1", "pid": "p1"}}}
+    assert json.loads((tmp_path / "db.json").read_text()) == {
+        "parent": {"p1": {"pid": "p1", "n": 1}},
+        "child": {"c1": {"cid": "c1", "pid": "p1"}},
+    }
 
 
 def test_writes_survive_without_a_clean_close_through_the_journal(tmp_path: Path) -> None:
@@ -72,7 +75,9 @@ def test_a_corrupt_journal_line_in_the_middle_is_an_error_not_silent_loss(tmp_pa
     db = _open(tmp_path / "db.json")
     with db.transaction():
         db.insert("parent", {"pid": "p2"})
-    (tmp_path / "db.json.journal").write_bytes(b"garbage\n" + (tmp_path / "db.json.journal").read_bytes())
+    (tmp_path / "db.json.journal").write_bytes(
+        b"garbage\n" + (tmp_path / "db.json.journal").read_bytes()
+    )
     broken = Database(tmp_path / "db.json", IDS, INDEXES)
     with pytest.raises(StorageError, match="line 1 is corrupt"):
         broken.open(_initial)
