@@ -648,3 +648,39 @@ def test_parameter_style_change_is_breaking() -> None:
     assert _as_tuples(diff_specs(old, new)) == {
         ("parameter-serialization-changed", BREAKING, "/components/parameters/Id", "new")
     }
+
+
+def test_recursive_schema_split_into_all_of_parts_compares_with_its_flat_form() -> None:
+    tree = {"type": "array", "items": {"$ref": "#/components/schemas/RelatedRecord"}}
+    flat = {
+        "type": "object",
+        "required": ["entity", "id"],
+        "properties": {"entity": {"type": "string"}, "id": {"type": "string"}, "related": tree},
+    }
+    parts = {
+        "allOf": [
+            {
+                "type": "object",
+                "required": ["entity", "id"],
+                "properties": {"entity": {"type": "string"}, "id": {"type": "string"}},
+            },
+            {"properties": {"related": tree}},
+        ]
+    }
+    pointer = "/components/schemas/RelatedRecord"
+    old = apply_patch(_base(), [{"op": "replace", "path": pointer, "value": flat}])
+    new = apply_patch(_base(), [{"op": "replace", "path": pointer, "value": parts}])
+    tightened = apply_patch(
+        new, [{"op": "add", "path": f"{pointer}/allOf/0/properties/id/maxLength", "value": 5}]
+    )
+
+    assert diff_specs(old, new) == []
+    assert diff_specs(new, old) == []
+    assert _as_tuples(diff_specs(old, tightened)) == {
+        (
+            "response-constraint-tightened",
+            NON_BREAKING,
+            f"{pointer}/allOf/0/properties/id/maxLength",
+            "new",
+        )
+    }
