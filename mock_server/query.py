@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from mock_server.resources import FieldKind
@@ -37,13 +37,9 @@ class Page:
 
 
 def parse_datetime(value: str) -> datetime:
-    """An RFC 3339 date-time; a naive one is taken as UTC so that it compares with the others."""
-    parsed = datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
-    if parsed.tzinfo is None:
-        from datetime import UTC
-
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed
+    """An RFC 3339 date-time (either case of `T` and `Z`); a naive one is taken as UTC."""
+    parsed = datetime.fromisoformat(value.strip().upper().replace("Z", "+00:00"))
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
 
 
 def _comparable(kind: FieldKind, value: Any) -> Any:

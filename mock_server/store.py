@@ -195,13 +195,17 @@ def _stored(resource: Resource, raw: Mapping[str, Any]) -> dict[str, Any]:
     return {f: raw.get(f) for f in resource.stored}
 
 
-def _day_of(days: Iterable[Record], field: str, pick: Callable[..., Record]) -> str | None:
+def _day_of(days: Iterable[Record], field: str, pick: Callable[..., Any]) -> str | None:
     """The calendar day (as written) of the earliest begin or the latest end among the days."""
-    candidates = [d for d in days if isinstance(d.get(field), str)]
-    if not candidates:
+    instants = []
+    for day in days:
+        try:
+            instants.append((query.parse_datetime(day[field]), day[field]))
+        except (KeyError, TypeError, ValueError):
+            continue  # only hand-edited data holds a value the spec would refuse
+    if not instants:
         return None
-    chosen = pick(candidates, key=lambda d: query.parse_datetime(d[field]))
-    return str(chosen[field])[:10]
+    return str(pick(instants)[1])[:10]
 
 
 def default_id_fields() -> dict[str, str]:

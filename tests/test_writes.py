@@ -259,3 +259,14 @@ def test_days_move_the_parent_dates_and_join_the_action(client: httpx.Client) ->
         json={"date_end": "2024-02-01T00:00:00Z"},
     )
     assert bad.status_code == 422 and bad.json()[0]["field"] == "date_end"
+
+
+def test_any_rfc3339_spelling_of_a_day_is_accepted_and_counted(client: httpx.Client) -> None:
+    base = {"action_session_id": "sess-2", "subtenant_id": "sub-2", "tenant_id": "ten-1"}
+    for begin, end in (
+        ("2024-05-01t09:00:00z", "2024-05-01t10:00:00.123456789z"),
+        ("2024-04-30T23:00:00-02:00", "2024-05-02T08:00:00+00:00"),
+    ):
+        _create(client, "action-session-date", {**base, "date_begin": begin, "date_end": end})
+    session = _view(client, "action-session", "sess-2")
+    assert (session["date_begin"], session["date_end"]) == ("2024-04-30", "2024-05-02")
