@@ -271,8 +271,20 @@ def _resolve(document: Any, value: Any, pointer: str) -> _Node:
     return _Node(value, pointer)
 
 
+# A document that is not valid OpenAPI must not crash the comparison: where a keyword's value
+# has the wrong JSON type, it is read as absent (the linter is the place to report it).
+
+
 def _mapping(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def _number(value: Any) -> int | float | None:
+    return value if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
 def _show(value: Any) -> str:
@@ -445,7 +457,7 @@ class _Differ:
         if old_id is not None and old_id != new_id:
             self._report(
                 "operation-id-changed",
-                _join(new.pointer, "operationId"),
+                _join(new.pointer, "operationId") if new_id is not None else new.pointer,
                 f"operationId {old_id!r} is now {new_id!r}",
             )
         if new_op.get("deprecated") is True and old_op.get("deprecated") is not True:
@@ -576,7 +588,7 @@ class _Differ:
         for media_type, media in _mapping(value.get("content")).items():
             pointer = _join(param.pointer, "content", media_type, "schema")
             return self._resolve(document, _mapping(media).get("schema", {}), pointer)
-        return _Node({}, _join(param.pointer, "schema"))
+        return _Node({}, param.pointer)  # No schema allows anything.
 
     def _compare_parameter(self, key: tuple[str, str], old: _Node, new: _Node) -> None:
         old_param, new_param = _mapping(old.value), _mapping(new.value)
@@ -659,11 +671,9 @@ class _Differ:
                 )
                 continue
             new_key, new_media = new_content[media_type]
-            old_pointer = _join(old.pointer, "content", old_key, "schema")
-            new_pointer = _join(new.pointer, "content", new_key, "schema")
             self.compare_schema(
-                self._resolve(self.old, _mapping(old_media).get("schema", {}), old_pointer),
-                self._resolve(self.new, _mapping(new_media).get("schema", {}), new_pointer),
+                self._media_schema(self.old, old_media, _join(old.pointer, "content", old_key)),
+                self._media_schema(self.new, new_media, _join(new.pointer, "content", new_key)),
                 side,
             )
         for media_type, (new_key, _) in new_content.items():
@@ -673,6 +683,11 @@ class _Differ:
                     _join(new.pointer, "content", new_key),
                     f"{side} media type {new_key} added",
                 )
+
+    def _media_schema(self, document: Mapping[str, Any], media: Any, pointer: str) -> _Node:
+        if "schema" in _mapping(media):
+            return self._resolve(document, media["schema"], _join(pointer, "schema"))
+        return _Node({}, pointer)  # No schema allows anything.
 
     # -- responses -------------------------------------------------------------------------------
 
@@ -766,10 +781,12 @@ class _Differ:
         if "security" in op:
             raw, pointer = op["security"], _join(operation.pointer, "security")
         else:
-            raw, pointer = document.get("security", []), "/security"
+            # Without a top-level `security` the place is the document itself (pointer "").
+            raw = document.get("security", [])
+            pointer = "/security" if "security" in document else ""
         alternatives = [
             {
-                str(scheme): frozenset(map(str, scopes or []))
+                str(scheme): frozenset(map(str, _list(scopes)))
                 for scheme, scopes in _mapping(alt).items()
             }
             for alt in (raw if isinstance(raw, list) else [])
@@ -814,7 +831,7 @@ class _Differ:
                 if old_value != new_value:
                     self._report(
                         "security-scheme-changed",
-                        _join(pointer, key),
+                        _join(pointer, key) if key in new_scheme else pointer,
                         f"security scheme {name}: {key} {_show(old_value)} "
                         f"is now {_show(new_value)}",
                     )
@@ -834,7 +851,7 @@ class _Differ:
                     if _mapping(old_flow).get(url) != new_flow.get(url):
                         self._report(
                             "security-scheme-changed",
-                            _join(pointer, "flows", flow, url),
+                            _join(pointer, "flows", flow, *([url] if url in new_flow else [])),
                             f"security scheme {name}: {flow} {url} changed",
                         )
 
@@ -880,8 +897,15 @@ class _Differ:
         self._compare_additional_properties(old, new, side)
         if "items" in old.value or "items" in new.value:
             self.compare_schema(
-                _Node(old.value.get("items", {}), _at(old, "items")),
-                _Node(new.value.get("items", {}), _at(new, "items")),
+                # A missing `items` allows anything; it is compared as `{}` at the array itself.
+                _Node(
+                    old.value.get("items", {}),
+                    _at(old, "items") if "items" in old.value else old.pointer,
+                ),
+                _Node(
+                    new.value.get("items", {}),
+                    _at(new, "items") if "items" in new.value else new.pointer,
+                ),
                 side,
             )
 
@@ -994,7 +1018,7 @@ class _Differ:
         merged: dict[str, Any] = {k: v for k, v in node.value.items() if k != kw}
         merged["properties"] = dict(_mapping(merged.get("properties")))
         origins: dict[str, str] = dict(node.origins or {})
-        required = list(merged.get("required") or [])
+        required = list(_list(merged.get("required")))
         branches = node.value[kw] if isinstance(node.value[kw], list) else []
         for index, raw in enumerate(branches):
             branch = self._resolve(document, raw, _join(node.pointer, kw, index))
@@ -1015,7 +1039,7 @@ class _Differ:
                         merged["properties"][name] = schema
                         origins[f"properties/{name}"] = _origin(branch, "properties", name)
                 elif key == "required":
-                    required += [name for name in value or [] if name not in required]
+                    required += [name for name in _list(value) if name not in required]
                 elif key in merged and _show(merged[key]) != _show(value):
                     return None
                 else:
@@ -1235,8 +1259,8 @@ class _Differ:
     def _compare_constraints(self, old: _Node, new: _Node, side: Side) -> None:
         o, n = old.value, new.value
         for keyword in (*_LOWER_BOUNDS, *_UPPER_BOUNDS):
-            old_bound, new_bound = o.get(keyword), n.get(keyword)
-            if old_bound == new_bound or isinstance(old_bound, bool) or isinstance(new_bound, bool):
+            old_bound, new_bound = _number(o.get(keyword)), _number(n.get(keyword))
+            if old_bound == new_bound:
                 continue
             lower = keyword in _LOWER_BOUNDS
             if new_bound is None:
@@ -1276,8 +1300,8 @@ class _Differ:
     def _compare_properties(self, old: _Node, new: _Node, side: Side) -> None:
         old_props = _mapping(old.value.get("properties"))
         new_props = _mapping(new.value.get("properties"))
-        old_required = set(map(str, old.value.get("required") or []))
-        new_required = set(map(str, new.value.get("required") or []))
+        old_required = set(map(str, _list(old.value.get("required"))))
+        new_required = set(map(str, _list(new.value.get("required"))))
         # readOnly members are ignored when sent, writeOnly ones never come back (OpenAPI 3.0
         # §4.7.25), and `required` applies to a member only on the side where it exists.
         hidden = "readOnly" if side == "request" else "writeOnly"
@@ -1326,7 +1350,13 @@ class _Differ:
                     rule = "response-member-added"
                 self._report(rule, new_pointer, f"{kind} {side} member {name!r} added")
                 continue
-            where = new_pointer if new_there else _at(new, "required")
+            where = (
+                new_pointer
+                if new_there
+                else _at(new, "required")
+                if "required" in new.value
+                else new.pointer
+            )
             if new_req and not old_req:
                 self._report(
                     f"{side}-member-made-required", where, f"{side} member {name!r} is now required"

@@ -46,6 +46,8 @@ def _parent(document: Any, pointer: str) -> tuple[Any, str]:
 
 
 def _get(document: Any, pointer: str) -> Any:
+    if pointer == "":
+        return document
     parent, last = _parent(document, pointer)
     return parent[int(last)] if isinstance(parent, list) else parent[last]
 

@@ -110,7 +110,7 @@ def write_text(changes: Sequence[Change], out: TextIO) -> None:
             continue
         out.write(f"{severity.upper()} ({len(group)})\n")
         for change in group:
-            where = change.pointer
+            where = change.pointer or "(the document root)"
             if change.document == "old":
                 where += " (in OLD)"
             out.write(f"  {change.rule}  {where}  {change.message}\n")
