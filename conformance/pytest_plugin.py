@@ -1,4 +1,4 @@
-"""The suite as a pytest plugin: `pytest --pyargs conformance --base-url URL [options]`.
+"""The suite as a pytest plugin: `pytest -p conformance.pytest_plugin --pyargs conformance ...`.
 
 Owns the pytest options (the CLI's flags; `--base-url` is shared with pytest-base-url when that
 plugin is installed, and every option also exists with a `--conformance-` prefix in case another
@@ -29,6 +29,8 @@ OPTIONS: list[tuple[str, dict[str, Any]]] = [
     ("max-examples", {"type": int, "help": "Schemathesis examples per operation"}),
     ("seed", {"type": int, "help": "repeat a run"}),
     ("workers", {"type": int, "help": "Schemathesis workers"}),
+    ("check", {"action": "append", "help": "run only this check (repeatable)"}),
+    ("no-schema-layer", {"action": "store_true", "help": "skip Schemathesis"}),
 ]
 
 
@@ -38,9 +40,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     for name, kwargs in OPTIONS:
         dest = "conformance_" + name.replace("-", "_")
         try:
-            group.addoption(f"--{name}", f"--conformance-{name}", dest=dest, default=None, **kwargs)
+            group.addoption(f"--{name}", f"--conformance-{name}", dest=dest, **kwargs)
         except ValueError:  # another plugin owns --NAME (pytest-base-url owns --base-url)
-            group.addoption(f"--conformance-{name}", dest=dest, default=None, **kwargs)
+            group.addoption(f"--conformance-{name}", dest=dest, **kwargs)
 
 
 def _option(config: pytest.Config, name: str) -> Any:
@@ -74,6 +76,8 @@ def settings_from_config(config: pytest.Config) -> Settings | None:
         ),
         budget=Budget() if examples is None else Budget(max_examples=examples),
         workers=_option(config, "workers") or 1,
+        checks=frozenset(_option(config, "check")) if _option(config, "check") else None,
+        schema_layer=not _option(config, "no-schema-layer"),
         progress=False,
         **extra,
     )
@@ -85,8 +89,10 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         return
     settings = settings_from_config(metafunc.config)
     profile = settings.profile if settings is not None else Profile.FULL
-    probe = Settings(base_url="", profile=profile)
-    names = [c.name for c in selected_checks(probe)] + [SCHEMA_LAYER]
+    probe = settings or Settings(base_url="", profile=profile)
+    names = [c.name for c in selected_checks(probe)]
+    if probe.schema_layer and (probe.checks is None or SCHEMA_LAYER in probe.checks):
+        names.append(SCHEMA_LAYER)
     if profile is Profile.FULL:
         names.append("cleanup")
     metafunc.parametrize("conformance_check", names)

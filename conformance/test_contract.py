@@ -1,4 +1,4 @@
-"""The conformance suite as pytest tests: `pytest --pyargs conformance --base-url URL`.
+"""The conformance suite as pytest tests: `pytest -p conformance.pytest_plugin --pyargs conformance`.
 
 Each check of the run is one test; the run itself is made once (`conformance_result`).
 """
