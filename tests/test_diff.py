@@ -14,6 +14,8 @@ from typing import Any
 
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from conformance.diff import (
     BREAKING,
@@ -686,3 +688,54 @@ def test_recursive_schema_split_into_all_of_parts_compares_with_its_flat_form() 
             "new",
         )
     }
+
+
+def _pointers(node: Any, prefix: str = "") -> list[str]:
+    found = [prefix] if prefix else []
+    if isinstance(node, dict):
+        for key, value in node.items():
+            found += _pointers(value, f"{prefix}/{str(key).replace('~', '~0').replace('/', '~1')}")
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            found += _pointers(value, f"{prefix}/{index}")
+    return found
+
+
+# Values an edit may put anywhere: right and wrong JSON types, schemas, and $refs.
+_EDIT_VALUES: list[Any] = [
+    None, True, 0, 7, -1, "x", "string", "integer", ["a"], {}, {"type": "string"},
+    {"$ref": "#/components/schemas/Error"}, {"anyOf": [{"type": "string"}, {"type": "integer"}]},
+    {"allOf": [{"$ref": "#/components/schemas/Reference"}], "nullable": True},
+]  # fmt: skip
+_EDIT_KEYS = [
+    "type", "format", "nullable", "enum", "maximum", "minLength", "required", "readOnly",
+    "writeOnly", "additionalProperties", "items", "properties", "allOf", "oneOf", "not",
+    "default", "pattern", "in", "name", "security", "discriminator", "schema", "content",
+]  # fmt: skip
+
+
+@given(data=st.data())
+@settings(max_examples=60, derandomize=True, deadline=None, database=None)
+def test_random_edits_never_crash_and_every_pointer_resolves(data: st.DataObject) -> None:
+    base = _base()
+    new = copy.deepcopy(base)
+    for _ in range(data.draw(st.integers(1, 3), label="edits")):
+        pointer = data.draw(st.sampled_from(_pointers(new)), label="pointer")
+        parent, last = _parent(new, pointer)
+        key: Any = int(last) if isinstance(parent, list) else last
+        action = data.draw(st.sampled_from(["remove", "replace", "add-keyword"]), label="action")
+        value = copy.deepcopy(data.draw(st.sampled_from(_EDIT_VALUES), label="value"))
+        if action == "remove":
+            del parent[key]
+        elif action == "replace":
+            parent[key] = value
+        elif isinstance(parent[key], dict):
+            parent[key][data.draw(st.sampled_from(_EDIT_KEYS), label="keyword")] = value
+
+    for old_doc, new_doc in ((base, new), (new, base)):
+        try:
+            changes = diff_specs(old_doc, new_doc)
+        except DiffError:
+            continue  # An edit that breaks a $ref makes the document unreadable, as intended.
+        for change in changes:
+            _get(old_doc if change.document == "old" else new_doc, change.pointer)
