@@ -30,8 +30,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TextIO
 
 from conformance.diff import BREAKING, NON_BREAKING, Change, DiffError, diff_specs, rules_table
@@ -77,7 +78,7 @@ def main(argv: Sequence[str]) -> int:
     parser = build_parser()
     args = parser.parse_args(list(argv))
     if args.list_rules:
-        write_rules(sys.stdout)
+        _safely(lambda: write_rules(sys.stdout))
         return 0
     if args.old is None or args.new is None:
         parser.error("OLD and NEW are required")
@@ -87,10 +88,21 @@ def main(argv: Sequence[str]) -> int:
         print(f"python -m conformance diff: {exc}", file=sys.stderr)
         return 2
     if args.format == "json":
-        write_json(changes, args.old, args.new, sys.stdout)
+        _safely(lambda: write_json(changes, args.old, args.new, sys.stdout))
     else:
-        write_text(changes, sys.stdout)
+        _safely(lambda: write_text(changes, sys.stdout))
     return 1 if fails(changes, args.fail_on) else 0
+
+
+def _safely(write: Callable[[], None]) -> None:
+    """Run `write`; a reader that stopped early (`| head`) does not change the exit status."""
+    try:
+        write()
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # Point stdout at /dev/null so the interpreter's final flush does not fail again.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
 
 
 def fails(changes: Sequence[Change], fail_on: str) -> bool:
