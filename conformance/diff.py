@@ -822,8 +822,10 @@ class _Differ:
             if name not in new_schemes:
                 continue  # Unused schemes may go; a used one shows up as security-tightened.
             pointer = _join("/components/securitySchemes", name)
-            old_scheme = _mapping(self._resolve(self.old, old_raw, pointer).value)
-            new_scheme = _mapping(self._resolve(self.new, new_schemes[name], pointer).value)
+            old_node = self._resolve(self.old, old_raw, pointer)
+            new_node = self._resolve(self.new, new_schemes[name], pointer)
+            old_scheme, new_scheme = _mapping(old_node.value), _mapping(new_node.value)
+            old_pointer, pointer = old_node.pointer, new_node.pointer
             for key in ("type", "in", "name", "scheme", "openIdConnectUrl"):
                 old_value, new_value = old_scheme.get(key), new_scheme.get(key)
                 if key == "scheme" and isinstance(old_value, str) and isinstance(new_value, str):
@@ -842,7 +844,7 @@ class _Differ:
                 if not new_flow:
                     self._report(
                         "security-scheme-changed",
-                        _join(pointer, "flows", flow),
+                        _join(old_pointer, "flows", flow),
                         f"security scheme {name}: {flow} flow removed",
                         "old",
                     )
