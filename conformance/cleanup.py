@@ -124,7 +124,9 @@ def delete_everything(client: ApiClient, contract: Contract, tracker: Tracker) -
     return problems
 
 
-def _marked(client: ApiClient, contract: Contract, settings: Settings) -> tuple[list[tuple[Resource, str]], Exchange | None]:
+def _marked(
+    client: ApiClient, contract: Contract, settings: Settings
+) -> tuple[list[tuple[Resource, str]], Exchange | None]:
     """Records listed with this run's marker in `data` (within the references' tenant and office)."""
     found: list[tuple[Resource, str]] = []
     evidence = None

@@ -31,6 +31,14 @@ class FieldKind:
     kind: str  # "string", "integer", "date", "date-time", "boolean", "object"
     enum: tuple[Any, ...] | None = None
     nullable: bool = False
+    min_length: int = 0
+    max_length: int | None = None
+
+    def admits(self, value: Any) -> bool:
+        """Whether a string value satisfies this field's length limits (other types: False)."""
+        if not isinstance(value, str) or len(value) < self.min_length:
+            return False
+        return self.max_length is None or len(value) <= self.max_length
 
 
 @dataclass(frozen=True)
@@ -131,7 +139,14 @@ def _kind(document: dict[str, Any], name: str, schema: Any) -> FieldKind:
         kind = schema["format"]
     enum = schema.get("enum")
     enum_values = tuple(v for v in enum if v not in (None, "")) if enum else None
-    return FieldKind(name, kind, enum_values, nullable or bool(schema.get("nullable")))
+    return FieldKind(
+        name,
+        kind,
+        enum_values,
+        nullable or bool(schema.get("nullable")),
+        int(schema.get("minLength", 0)),
+        schema.get("maxLength"),
+    )
 
 
 def _properties(document: dict[str, Any], schema: Any) -> dict[str, Any]:

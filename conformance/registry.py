@@ -84,7 +84,8 @@ class CheckContext:
 
     def property(self, func: Callable[..., None], *strategies: Any) -> None:
         """Run `func` as a Hypothesis property under the run's seed and example budget."""
-        runner = hypothesis.settings(
+        given: Any = hypothesis.given(*strategies)
+        runner: Callable[[], None] = hypothesis.settings(
             max_examples=self.settings.budget.property_examples,
             database=None,
             deadline=None,
@@ -93,7 +94,7 @@ class CheckContext:
             suppress_health_check=list(hypothesis.HealthCheck),
             report_multiple_bugs=False,
             print_blob=False,
-        )(hypothesis.seed(self.settings.seed)(hypothesis.given(*strategies)(func)))
+        )(hypothesis.seed(self.settings.seed)(given(func)))
         try:
             runner()
         except CheckFailure:

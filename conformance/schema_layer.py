@@ -73,23 +73,29 @@ class Guard:
             self._mark(resource, case.body)
 
     def _mark(self, resource: Resource, body: dict[str, Any]) -> None:
+        """Mark and re-point a body without changing whether it is valid: only values that
+        already satisfy their schema are replaced, by other valid values."""
         refs = self.settings.references
         if "data" in resource.writable:
             data = body.get("data")
             if data is None or isinstance(data, dict):
                 body["data"] = {**(data or {}), **self.settings.marker}
-        for name, value in (
-            ("action_id", refs.action_id),
-            ("tenant_id", refs.tenant_id),
-            ("subtenant_id", refs.subtenant_id),
-        ):
-            if isinstance(body.get(name), str) and name in resource.writable:
-                body[name] = value
+        replacements = {
+            "action_id": refs.action_id,
+            "tenant_id": refs.tenant_id,
+            "subtenant_id": refs.subtenant_id,
+        }
         parent = resource.parent_field
-        if parent is not None and isinstance(body.get(parent), str):
-            root = self.contract.root
-            if not self.tracker.owns(root, body[parent]) and self.anchor is not None:
-                body[parent] = self.anchor
+        if parent is not None and self.anchor is not None:
+            owned = isinstance(body.get(parent), str) and self.tracker.owns(
+                self.contract.root, body[parent]
+            )
+            if not owned:
+                replacements[parent] = self.anchor
+        for name, value in replacements.items():
+            kind = resource.writable.get(name)
+            if kind is not None and kind.admits(body.get(name)) and kind.admits(value):
+                body[name] = value
 
     def observe(self, case: Any, response: Any) -> None:
         """Track what a generated create made (called by the `after_call` hook)."""

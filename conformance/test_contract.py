@@ -17,5 +17,10 @@ def test_server_honours(conformance_check: str, conformance_result: Result) -> N
     if outcome is None:
         pytest.skip(f"{conformance_check} did not run")
     if outcome.findings:
-        partial = Result(conformance_result.settings, [outcome], conformance_result.requests, conformance_result.seconds)
+        partial = Result(
+            conformance_result.settings,
+            [outcome],
+            conformance_result.requests,
+            conformance_result.seconds,
+        )
         pytest.fail(render(partial), pytrace=False)

@@ -64,7 +64,11 @@ def order_problem(kind: FieldKind, values: Sequence[Any], descending: bool) -> s
     """
     nulls = [v is None for v in values]
     # The brief fixes nulls first ascending; descending it is silent, so either end will do.
-    allowed = [sorted(nulls, reverse=True)] if not descending else [sorted(nulls), sorted(nulls, reverse=True)]
+    allowed = (
+        [sorted(nulls, reverse=True)]
+        if not descending
+        else [sorted(nulls), sorted(nulls, reverse=True)]
+    )
     if nulls not in allowed:
         where = "first ascending" if not descending else "together at one end descending"
         return f"nulls must come {where}"

@@ -153,7 +153,7 @@ def auth_enforced(ctx: CheckContext) -> None:
         return
     for res in ctx.contract.resources.values():
         ghost = ctx.tracker.ghost()
-        probes = [("POST", res.path("index"), {})]
+        probes: list[tuple[str, str, dict[str, Any] | None]] = [("POST", res.path("index"), {})]
         probes.append(("GET", res.path("view", ghost), None))
         if ctx.settings.profile is Profile.FULL:
             # Bodies that cannot create or change anything even if the server let them through.

@@ -18,10 +18,11 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-from jsonschema.exceptions import ValidationError
+from jsonschema.exceptions import UnknownType, ValidationError
 from jsonschema.validators import extend
 from openapi_schema_validator import OAS30Validator, oas30_format_checker
 from referencing import Registry, Resource
+from referencing.exceptions import Unresolvable
 from referencing.jsonschema import DRAFT4
 
 from conformance.lint.document import (
@@ -92,7 +93,15 @@ def _problems(doc: SpecDocument) -> _Problems:
         # openapi-schema-validator reports a null for a non-nullable type twice ("None for not
         # nullable", then "not of type"): one `type` finding per node is enough.
         seen: set[tuple[object, ...]] = set()
-        for error in validator.iter_errors(doc.get(site.example_pointer)):
+        try:
+            errors = list(validator.iter_errors(doc.get(site.example_pointer)))
+        # jsonschema trusts its schema; a malformed one (which oas-structure reports, and which
+        # stops the runner before this rule) fails inside it with any of these.
+        except (Unresolvable, UnknownType, TypeError, AttributeError) as exc:
+            message = f"{site.what} example cannot be checked: its schema is malformed ({exc!r})"
+            problems.invalid.append(Hit(site.example_pointer, shorten(message)))
+            continue
+        for error in errors:
             what = "type" if error.validator == "type" else error.message
             key = (what, *error.absolute_path)
             if key not in seen:
@@ -161,7 +170,7 @@ def _validator_class(doc: SpecDocument, side: Side) -> Any:
         properties = schema.get("properties")
         properties = properties if isinstance(properties, dict) else {}
         for name in names:
-            if name not in instance and not exempt(properties.get(name)):
+            if isinstance(name, str) and name not in instance and not exempt(properties.get(name)):
                 yield ValidationError(f"{name!r} is a required property")
 
     def read_only(
