@@ -67,7 +67,9 @@ def serve() -> Iterator[Callable[..., Served]]:
         app = create_app(bug, tokens)
         log: list[tuple[str, str, bytes]] = []
         port = free_port()
-        config = uvicorn.Config(_recording(app, log), host="127.0.0.1", port=port, log_level="critical", lifespan="off")
+        config = uvicorn.Config(
+            _recording(app, log), host="127.0.0.1", port=port, log_level="critical", lifespan="off"
+        )
         server = uvicorn.Server(config)
         thread = threading.Thread(target=server.run, daemon=True)
         thread.start()
@@ -87,6 +89,11 @@ def serve() -> Iterator[Callable[..., Served]]:
 
 def settings_for(url: str, **kwargs: Any) -> Settings:
     """Settings for a quick, deterministic run against `url` with token `dev`."""
-    defaults: dict[str, Any] = {"seed": 12345, "token": "dev", "budget": SMALL, "profile": Profile.FULL}
+    defaults: dict[str, Any] = {
+        "seed": 12345,
+        "token": "dev",
+        "budget": SMALL,
+        "profile": Profile.FULL,
+    }
     defaults.update(kwargs)
     return Settings.create(url, **defaults)

@@ -27,15 +27,37 @@ def mock_url(tmp_path: Path) -> Iterator[str]:
     if not (REPO / "mock_server" / "__main__.py").exists():
         pytest.skip("the mock server is not in this checkout")
     port = free_port()
-    command = [sys.executable, "-m", "mock_server", "--host", "127.0.0.1", "--port", str(port),
-               "--db", str(tmp_path / "mock.json"), "--auth", "on", "--token", "dev"]
-    process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    command = [
+        sys.executable,
+        "-m",
+        "mock_server",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--db",
+        str(tmp_path / "mock.json"),
+        "--auth",
+        "on",
+        "--token",
+        "dev",
+    ]
+    process = subprocess.Popen(
+        command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
         while True:
             try:
-                if httpx.post(f"{url}/v2/action-session/index", json={}, headers={"Authorization": "Bearer dev"}).status_code == 200:
+                if (
+                    httpx.post(
+                        f"{url}/v2/action-session/index",
+                        json={},
+                        headers={"Authorization": "Bearer dev"},
+                    ).status_code
+                    == 200
+                ):
                     break
             except httpx.TransportError:
                 pass
@@ -50,7 +72,9 @@ def mock_url(tmp_path: Path) -> Iterator[str]:
 
 def test_full_run_passes_the_mock_and_leaves_its_records_unchanged(mock_url: str) -> None:
     before = {sid: snapshot(mock_url, sid) for sid in ("sess-1", "sess-2")}
-    settings = settings_for(mock_url, budget=replace(SMALL, phases=("examples", "coverage", "fuzzing", "stateful")))
+    settings = settings_for(
+        mock_url, budget=replace(SMALL, phases=("examples", "coverage", "fuzzing", "stateful"))
+    )
     result = run(settings)
     assert result.ok, [f"{f.title}: {f.detail}" for f in result.findings]
     assert {sid: snapshot(mock_url, sid) for sid in before} == before

@@ -52,7 +52,9 @@ SEMANTIC = [
 
 
 @pytest.mark.parametrize(("bug", "check"), [pytest.param(b, c, id=f"{c}-{b}") for b, c in SEMANTIC])
-def test_broken_server_fails_with_the_check_title(serve: Callable[..., Served], bug: str, check: str) -> None:
+def test_broken_server_fails_with_the_check_title(
+    serve: Callable[..., Served], bug: str, check: str
+) -> None:
     served = serve(bug)
     result = run(settings_for(served.url, checks=frozenset({check}), schema_layer=False))
     titles = {f.title for f in result.findings}
@@ -75,14 +77,22 @@ SCHEMA = [
 
 
 @pytest.mark.parametrize(("bug", "title", "phase"), [pytest.param(*s, id=s[0]) for s in SCHEMA])
-def test_schema_layer_fails_broken_server(serve: Callable[..., Served], bug: str, title: str, phase: str) -> None:
+def test_schema_layer_fails_broken_server(
+    serve: Callable[..., Served], bug: str, title: str, phase: str
+) -> None:
     served = serve(bug)
-    settings = settings_for(served.url, checks=frozenset({"schema_layer"}), budget=replace(SMALL, phases=(phase,)))
+    settings = settings_for(
+        served.url, checks=frozenset({"schema_layer"}), budget=replace(SMALL, phases=(phase,))
+    )
     result = run(settings)
     assert title in {f.title for f in result.findings}
 
 
-def test_records_a_server_keeps_after_delete_are_reported_as_leaks(serve: Callable[..., Served]) -> None:
+def test_records_a_server_keeps_after_delete_are_reported_as_leaks(
+    serve: Callable[..., Served],
+) -> None:
     served = serve("delete_noop")
-    result = run(settings_for(served.url, checks=frozenset({"create_read_back"}), schema_layer=False))
+    result = run(
+        settings_for(served.url, checks=frozenset({"create_read_back"}), schema_layer=False)
+    )
     assert LEAK_TITLE in {f.title for f in result.findings}

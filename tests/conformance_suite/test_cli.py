@@ -14,10 +14,20 @@ from conformance.cli import main
 from conformance.runner import REGISTRY
 from tests.conformance_suite.conftest import Served, free_port
 
-QUICK = ["--seed", "7", "--no-schema-layer", "--check", "pagination_headers", "--check", "delete_unknown_404"]
+QUICK = [
+    "--seed",
+    "7",
+    "--no-schema-layer",
+    "--check",
+    "pagination_headers",
+    "--check",
+    "delete_unknown_404",
+]
 
 
-def test_conforming_server_exits_0_with_a_summary(serve: Callable[..., Served], capsys: pytest.CaptureFixture[str]) -> None:
+def test_conforming_server_exits_0_with_a_summary(
+    serve: Callable[..., Served], capsys: pytest.CaptureFixture[str]
+) -> None:
     served = serve()
     assert main(["--base-url", served.url, "--token", "dev", *QUICK]) == 0
     out = capsys.readouterr()
@@ -26,7 +36,9 @@ def test_conforming_server_exits_0_with_a_summary(serve: Callable[..., Served], 
     assert "pagination_headers" in out.err  # the live progress
 
 
-def test_violations_exit_1_with_title_clause_evidence_and_curl(serve: Callable[..., Served], capsys: pytest.CaptureFixture[str]) -> None:
+def test_violations_exit_1_with_title_clause_evidence_and_curl(
+    serve: Callable[..., Served], capsys: pytest.CaptureFixture[str]
+) -> None:
     served = serve("delete_unknown_204")
     assert main(["--base-url", served.url, "--token", "dev", *QUICK]) == 1
     out = capsys.readouterr().out
@@ -43,7 +55,9 @@ def test_junit_xml_has_a_testcase_per_check_and_a_failure_per_finding(
 ) -> None:
     served = serve("delete_unknown_204")
     junit = tmp_path / "out" / "conformance.xml"
-    assert main(["--base-url", served.url, "--token", "dev", "--junit-xml", str(junit), *QUICK]) == 1
+    assert (
+        main(["--base-url", served.url, "--token", "dev", "--junit-xml", str(junit), *QUICK]) == 1
+    )
     suite = ET.parse(junit).getroot().find("testsuite")
     assert suite is not None
     cases = {c.get("name"): c for c in suite.iter("testcase")}
@@ -62,7 +76,9 @@ def test_junit_xml_has_a_testcase_per_check_and_a_failure_per_finding(
         pytest.param(["--token", "a", "--access-token", "b"], id="two-credentials"),
     ],
 )
-def test_bad_options_exit_2_with_one_line(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+def test_bad_options_exit_2_with_one_line(
+    argv: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["--base-url", "http://127.0.0.1:9", *argv]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("conformance: error: bad options")
@@ -79,7 +95,9 @@ def test_unreachable_server_exits_2_with_one_line(capsys: pytest.CaptureFixture[
     assert err[-1].startswith("conformance: error: cannot reach")
 
 
-def test_invalid_spec_exits_2_with_one_line(tmp_path: Path, serve: Callable[..., Served], capsys: pytest.CaptureFixture[str]) -> None:
+def test_invalid_spec_exits_2_with_one_line(
+    tmp_path: Path, serve: Callable[..., Served], capsys: pytest.CaptureFixture[str]
+) -> None:
     served = serve()
     spec = tmp_path / "broken.yaml"
     spec.write_text("openapi: 3.0.3\ninfo: {title: x}\npaths: {}\n")
@@ -88,7 +106,9 @@ def test_invalid_spec_exits_2_with_one_line(tmp_path: Path, serve: Callable[...,
     assert len(err) == 1 and "spec" in err[0]
 
 
-def test_refused_credential_exits_2(serve: Callable[..., Served], capsys: pytest.CaptureFixture[str]) -> None:
+def test_refused_credential_exits_2(
+    serve: Callable[..., Served], capsys: pytest.CaptureFixture[str]
+) -> None:
     served = serve()
     assert main(["--base-url", served.url, "--token", "wrong"]) == 2
     assert "refused the credential" in capsys.readouterr().err

@@ -21,7 +21,9 @@ def test_reference_server_conforms(serve: Callable[..., Served], profile: Profil
     assert result.requests > 100
 
 
-def test_reference_server_without_auth_conforms_when_no_token_is_given(serve: Callable[..., Served]) -> None:
+def test_reference_server_without_auth_conforms_when_no_token_is_given(
+    serve: Callable[..., Served],
+) -> None:
     served = serve(tokens=None)
     result = run(settings_for(served.url, token=None, schema_layer=False))
     assert result.ok, [f"{f.title}: {f.detail}" for f in result.findings]
@@ -29,7 +31,9 @@ def test_reference_server_without_auth_conforms_when_no_token_is_given(serve: Ca
 
 def test_access_token_in_the_query_is_accepted(serve: Callable[..., Served]) -> None:
     served = serve()
-    settings = settings_for(served.url, token_in_query=True, checks=frozenset({"auth_enforced", "schema_layer"}))
+    settings = settings_for(
+        served.url, token_in_query=True, checks=frozenset({"auth_enforced", "schema_layer"})
+    )
     result = run(settings)
     assert result.ok, [f"{f.title}: {f.detail}" for f in result.findings]
     assert any(b"access-token=dev" not in path.encode() for _, path, _ in served.requests)
@@ -55,6 +59,8 @@ def test_safe_profile_sends_no_request_that_can_change_data(serve: Callable[...,
     settings = settings_for(served.url, profile=Profile.SAFE, budget=SMALL)
     result = run(settings)
     assert result.ok
-    writes = [(m, p) for m, p, _ in served.requests if not _is_read(m, p, f"{settings.run_id}-ghost-")]
+    writes = [
+        (m, p) for m, p, _ in served.requests if not _is_read(m, p, f"{settings.run_id}-ghost-")
+    ]
     assert writes == []
     assert json.dumps(served.store.rows, sort_keys=True) == before

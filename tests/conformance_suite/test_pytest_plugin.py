@@ -18,10 +18,32 @@ def _pytest(tmp_path: Path, url: str) -> tuple[subprocess.CompletedProcess[str],
     junit = tmp_path / "junit.xml"
     done = subprocess.run(
         [
-            sys.executable, "-m", "pytest", "-p", "conformance.pytest_plugin", "--pyargs", "conformance", "--base-url", url, "--token", "dev",
-            "--profile", "safe", "--seed", "3", f"--junitxml={junit}", "--no-schema-layer",
-            "--check", "sort_order",
-            "-p", "no:cacheprovider", "-q", "--rootdir", str(tmp_path), "-c", "/dev/null",
+            sys.executable,
+            "-m",
+            "pytest",
+            "-p",
+            "conformance.pytest_plugin",
+            "--pyargs",
+            "conformance",
+            "--base-url",
+            url,
+            "--token",
+            "dev",
+            "--profile",
+            "safe",
+            "--seed",
+            "3",
+            f"--junitxml={junit}",
+            "--no-schema-layer",
+            "--check",
+            "sort_order",
+            "-p",
+            "no:cacheprovider",
+            "-q",
+            "--rootdir",
+            str(tmp_path),
+            "-c",
+            "/dev/null",
         ],
         capture_output=True,
         text=True,
@@ -31,7 +53,9 @@ def _pytest(tmp_path: Path, url: str) -> tuple[subprocess.CompletedProcess[str],
     return done, ET.parse(junit).getroot()
 
 
-def test_plugin_passes_a_conforming_server_one_test_per_check(serve: Callable[..., Served], tmp_path: Path) -> None:
+def test_plugin_passes_a_conforming_server_one_test_per_check(
+    serve: Callable[..., Served], tmp_path: Path
+) -> None:
     served = serve()
     done, junit = _pytest(tmp_path, served.url)
     assert done.returncode == 0, done.stdout[-3000:]
@@ -39,10 +63,18 @@ def test_plugin_passes_a_conforming_server_one_test_per_check(serve: Callable[..
     assert names == {"test_server_honours[sort_order]"}
 
 
-def test_plugin_fails_the_test_of_the_broken_check(serve: Callable[..., Served], tmp_path: Path) -> None:
+def test_plugin_fails_the_test_of_the_broken_check(
+    serve: Callable[..., Served], tmp_path: Path
+) -> None:
     served = serve("sort_desc_ignored")
     done, junit = _pytest(tmp_path, served.url)
     assert done.returncode == 1, done.stdout[-3000:]
-    failed = {c.get("name"): c.find("failure") for c in junit.iter("testcase") if c.find("failure") is not None}
+    failed = {
+        c.get("name"): c.find("failure")
+        for c in junit.iter("testcase")
+        if c.find("failure") is not None
+    }
     assert set(failed) == {"test_server_honours[sort_order]"}
-    assert REGISTRY["sort_order"].title in (failed["test_server_honours[sort_order]"].get("message") or "")
+    assert REGISTRY["sort_order"].title in (
+        failed["test_server_honours[sort_order]"].get("message") or ""
+    )

@@ -21,7 +21,11 @@ def snapshot(url: str, session_id: str) -> bytes:
     with httpx.Client(base_url=url, headers=AUTH) as http:
         parts = [http.get(f"/v2/action-session/view/{session_id}").content]
         for child in ("action-session-subscription", "action-session-date"):
-            body = {"filter": {"action_session_id": session_id}, "sort": f"{child.replace('-', '_')}_id", "per-page": 100}
+            body = {
+                "filter": {"action_session_id": session_id},
+                "sort": f"{child.replace('-', '_')}_id",
+                "per-page": 100,
+            }
             parts.append(http.post(f"/v2/{child}/index", json=body).content)
     return b"\n".join(parts)
 
@@ -36,11 +40,15 @@ def marked_rows(served: Served, run_id: str) -> list[Any]:
     ]
 
 
-def test_full_run_leaves_a_foreign_record_byte_for_byte_unchanged(serve: Callable[..., Served]) -> None:
+def test_full_run_leaves_a_foreign_record_byte_for_byte_unchanged(
+    serve: Callable[..., Served],
+) -> None:
     served = serve()
     before = snapshot(served.url, "sess-1")
     rows_before = json.dumps(served.store.rows, sort_keys=True)
-    settings = settings_for(served.url, budget=replace(SMALL, phases=("examples", "coverage", "stateful")))
+    settings = settings_for(
+        served.url, budget=replace(SMALL, phases=("examples", "coverage", "stateful"))
+    )
     result = run(settings)
     assert result.ok, [f"{f.title}: {f.detail}" for f in result.findings]
     assert snapshot(served.url, "sess-1") == before

@@ -20,7 +20,12 @@ STAMP = FieldKind("at", "date-time")
         pytest.param(INTEGER, [None, None, 1, 2, 2], False, id="nulls-first-ascending"),
         pytest.param(INTEGER, [3, 2, None], True, id="nulls-last-descending"),
         pytest.param(INTEGER, [None, 3, 2], True, id="nulls-first-descending"),
-        pytest.param(STAMP, ["2024-01-01T10:00:00+02:00", "2024-01-01T09:00:00Z"], False, id="instants-not-text"),
+        pytest.param(
+            STAMP,
+            ["2024-01-01T10:00:00+02:00", "2024-01-01T09:00:00Z"],
+            False,
+            id="instants-not-text",
+        ),
     ],
 )
 def test_valid_orders_are_accepted(kind: FieldKind, listed: list[object], descending: bool) -> None:
@@ -36,7 +41,9 @@ def test_valid_orders_are_accepted(kind: FieldKind, listed: list[object], descen
         pytest.param(STRING, ["b", "a"], False, id="not-ascending-under-any-collation"),
     ],
 )
-def test_invalid_orders_are_reported(kind: FieldKind, listed: list[object], descending: bool) -> None:
+def test_invalid_orders_are_reported(
+    kind: FieldKind, listed: list[object], descending: bool
+) -> None:
     assert order_problem(kind, listed, descending) is not None
 
 
