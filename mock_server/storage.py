@@ -260,7 +260,8 @@ class JournaledStorage(TinyStorage):
         tmp = self.path.with_name(self.path.name + ".tmp")
         try:
             with open(tmp, "w", encoding="utf-8") as fh:
-                json.dump(self._tables, fh, separators=(",", ":"))
+                # dumps, not dump: json.dump streams through the pure-Python encoder.
+                fh.write(json.dumps(self._tables, separators=(",", ":")))
                 fh.flush()
                 os.fsync(fh.fileno())
             os.replace(tmp, self.path)
