@@ -39,7 +39,7 @@ class Budget:
     stateful_steps: int = 8  # Schemathesis stateful scenario length
     property_examples: int = 10  # Hypothesis examples per semantic property
     walk_per_page: int = 3  # page size used when walking every page
-    max_walk_pages: int = 200  # a walk longer than this is cut short (safe runs on big data)
+    max_walk_pages: int = 40  # a walk longer than this is cut short (safe runs on big data)
     subscriptions: int = 11  # records the full profile creates under its session
     days: int = 4
     sessions: int = 8

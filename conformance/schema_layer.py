@@ -293,6 +293,8 @@ def run_schema_layer(
                     raise ConformanceError(
                         f"Schemathesis stopped: {event.exception}".splitlines()[0]
                     )
+                elif isinstance(event, events.Interrupted):
+                    raise KeyboardInterrupt
                 elif isinstance(event, events.NonFatalError):
                     logger.warning(
                         "schema layer error: %s",

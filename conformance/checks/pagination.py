@@ -257,6 +257,10 @@ def walk_exactly_once(ctx: CheckContext) -> None:
             title=ctx.title,
         )
         tie = _tie_field(scope, whole.records)
+        # Small pages make tie groups straddle page boundaries; big scopes get bigger pages so a
+        # walk stays within the budget (a real deployment may hold thousands of records).
+        total = whole.pages[0].total or 0
+        per_page = max(budget.walk_per_page, math.ceil(total / max(budget.max_walk_pages, 1)))
         sorts = [res.id_field, f"-{res.id_field}"] + ([tie, f"-{tie}"] if tie else [])
         expected = {r.get(res.id_field) for r in whole.records if scope.is_own(r)}
         for sort in sorts:
@@ -265,7 +269,7 @@ def walk_exactly_once(ctx: CheckContext) -> None:
                 ctx.contract,
                 res,
                 {"filter": scope.filter, "sort": sort},
-                per_page=budget.walk_per_page,
+                per_page=per_page,
                 max_pages=budget.max_walk_pages,
                 title=ctx.title,
             )
@@ -276,18 +280,18 @@ def walk_exactly_once(ctx: CheckContext) -> None:
             last = walked.pages[-1].exchange
             ctx.expect(
                 not twice,
-                f"sort {sort!r}, {budget.walk_per_page} a page: listed more than once: {', '.join(twice)}",
+                f"sort {sort!r}, {per_page} a page: listed more than once: {', '.join(twice)}",
                 last,
             )
             missing = sorted(str(i) for i in expected - set(ids))
             ctx.expect(
                 not missing,
-                f"sort {sort!r}, {budget.walk_per_page} a page: never listed: {', '.join(missing)}",
+                f"sort {sort!r}, {per_page} a page: never listed: {', '.join(missing)}",
                 last,
             )
-            total = walked.pages[0].total
+            said = walked.pages[0].total
             ctx.expect(
-                len(ids) == total,
-                f"sort {sort!r}: the pages hold {len(ids)} records, the total says {total}",
+                len(ids) == said,
+                f"sort {sort!r}: the pages hold {len(ids)} records, the total says {said}",
                 last,
             )
