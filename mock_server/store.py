@@ -117,12 +117,31 @@ class Store:
             self._db.remove(name, [record_id])
 
     # -- rules ---------------------------------------------------------------------------------
+    def rule_problems(
+        self, name: str, body: Mapping[str, Any], record_id: str | None = None
+    ) -> list[Problem]:
+        """The rules the spec cannot state that a create (or an update of `record_id`) breaks.
+
+        Callable on a body that also breaks its schema, so that one answer lists every problem.
+        """
+        resource = RESOURCES[name]
+        with self._db.reading():
+            current = self._db.get(name, record_id) if record_id is not None else {}
+            if current is None:
+                return []  # the update will answer 404
+            record = {**current, **_writable(resource, body, include_id=record_id is None)}
+            return self._problems(resource, record)
+
     def _check(self, resource: Resource, record: Mapping[str, Any]) -> None:
-        """The rules the spec cannot state; every broken one is reported, not only the first."""
+        problems = self._problems(resource, record)
+        if problems:
+            raise InvalidRecord(problems)
+
+    def _problems(self, resource: Resource, record: Mapping[str, Any]) -> list[Problem]:
         problems = []
         for field, table in resource.references.items():
             value = record.get(field)
-            if value is not None and not self._db.contains(table, value):
+            if isinstance(value, str) and not self._db.contains(table, value):
                 target = "action" if table == ACTION_TABLE else RESOURCES[table].entity
                 problems.append(Problem(field, f"{target} {value!r} does not exist."))
         if resource.ordered_pair is not None:
@@ -130,13 +149,12 @@ class Store:
             try:
                 begins = query.parse_datetime(record[first])
                 ends = query.parse_datetime(record[second])
-            except (KeyError, TypeError, ValueError):
+            except (KeyError, TypeError, ValueError, AttributeError):
                 pass  # the spec's format check reports malformed dates
             else:
                 if ends < begins:
                     problems.append(Problem(second, f"{second} must not be earlier than {first}."))
-        if problems:
-            raise InvalidRecord(problems)
+        return problems
 
     def _related(self, resource: Resource, record_id: str) -> list[Related]:
         related = []

@@ -4,7 +4,9 @@ Connexion's own JSON body validator stops at the first schema error, answers 400
 lets a body that is not UTF-8 (or a number too long to parse) escape as a 500. This one reads the
 body defensively (400 for anything that is not a JSON document), answers 400 for a body that is
 not a JSON object, and raises `BodyInvalid` with one `Problem` per schema error, which
-`mock_server.errors` answers as the brief's 422 list.
+`mock_server.errors` answers as the brief's 422 list. When a create or update body breaks its
+schema, the store's own rules (unknown references, a day ending before it begins) are checked too,
+so that one answer lists every problem.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from connexion.exceptions import BadRequestProblem
 from connexion.json_schema import Draft4RequestValidator
 from connexion.validators import JSONRequestBodyValidator
 from jsonschema import FormatChecker, ValidationError
-from starlette.types import Scope
+from starlette.types import Receive, Scope
 
 from mock_server.exceptions import InvalidRecord, Problem
 
@@ -42,6 +44,10 @@ def _reject_constant(name: str) -> NoReturn:
 
 class CollectingJSONBodyValidator(JSONRequestBodyValidator):  # type: ignore[misc]  # Connexion is untyped
     """The JSON body validator the mock registers for `application/json`."""
+
+    async def wrap_receive(self, receive: Receive, *, scope: Scope) -> tuple[Receive, Scope]:
+        self._scope = scope  # one validator per request: remember which operation it serves
+        return await super().wrap_receive(receive, scope=scope)  # type: ignore[no-any-return]
 
     @property
     def _validator(self) -> Any:
@@ -75,8 +81,24 @@ class CollectingJSONBodyValidator(JSONRequestBodyValidator):  # type: ignore[mis
         except RecursionError as exc:
             raise BadRequestProblem(detail="The request body is nested too deeply.") from exc
         if errors:
-            raise BodyInvalid(_problems(errors))
+            problems = _problems(errors)
+            named = {p.field for p in problems}
+            problems += [p for p in self._rule_problems(body) if p.field not in named]
+            raise BodyInvalid(problems)
         return None
+
+    def _rule_problems(self, body: dict[str, Any]) -> list[Problem]:
+        scope = getattr(self, "_scope", {})
+        routing = scope.get("extensions", {}).get("connexion_routing", {})
+        # The resolved operationId: "mock_server.handlers.<resource>.<action>".
+        resource, _, action = str(routing.get("operation_id") or "").rpartition(".")
+        resource = resource.rpartition(".")[2]
+        store = scope.get("state", {}).get("store")
+        if store is None or action not in ("create", "update") or not resource:
+            return []
+        record_id = scope.get("path_params", {}).get("id") if action == "update" else None
+        problems: list[Problem] = store.rule_problems(resource, body, record_id)
+        return problems
 
 
 def _problems(errors: Iterable[ValidationError]) -> list[Problem]:

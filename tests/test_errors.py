@@ -125,3 +125,17 @@ def test_a_client_id_with_characters_a_path_cannot_carry_is_422(ro_client: httpx
     )
     assert response.status_code == 422
     assert [e["field"] for e in response.json()] == ["action_session_id"]
+
+
+def test_422_lists_schema_and_reference_problems_together(ro_client: httpx.Client) -> None:
+    response = ro_client.put(
+        "/v2/action-session-date/update/sdate-1",
+        json={"action_session_id": "sess-404", "date_end": "2020-01-01T00:00:00Z", "data": 3},
+    )
+    assert response.status_code == 422
+    assert response.headers["content-type"] == "application/json"
+    assert [e["field"] for e in response.json()] == ["data", "action_session_id", "date_end"]
+    assert (
+        ro_client.get("/v2/action-session-date/view/sdate-1").json()["date_end"]
+        == "2024-01-10T17:00:00Z"
+    )
