@@ -446,3 +446,34 @@ def test_finding_messages_name_the_problem() -> None:
         finding.pointer
         == "/paths/~1v2~1thing~1create/post/responses/201/links/ViewCreatedThing/operationId"
     )
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        pytest.param(Edit("paths:\n", "paths: []\nx-paths:\n"), id="paths-is-a-list"),
+        pytest.param(
+            Edit("      responses:\n", "      responses: oops\n      x:\n"), id="responses-is-text"
+        ),
+        pytest.param(
+            Edit("            schema:\n", "            schema: 5\n            x:\n"),
+            id="schema-is-a-number",
+        ),
+        pytest.param(Edit("'#/components/schemas/Thing'", "'#/nowhere'"), id="unresolvable-ref"),
+        pytest.param(
+            Edit("      required: [thing_id", "      required: [[thing_id]"),
+            id="required-holds-a-list",
+        ),
+        pytest.param(
+            Edit("  securitySchemes:\n", "  securitySchemes: []\n  x:\n"), id="schemes-is-a-list"
+        ),
+    ],
+)
+def test_every_rule_survives_a_malformed_document(edit: Edit) -> None:
+    # The runner stops at oas-structure errors, but each rule must still not crash on its own.
+    doc = parse(edit.apply(MINIMAL), "spec.yaml")
+    for each in RULES:
+        each.run(doc)
+    findings = lint_document(doc)
+    assert findings
+    assert {finding.rule for finding in findings} == {"oas-structure"}
