@@ -42,6 +42,14 @@ def _candidates(
     return records, pairs
 
 
+def _one_per_field(pairs: list[tuple[str, Any]]) -> list[tuple[str, Any]]:
+    """Every filterable field once (then Hypothesis draws more values)."""
+    first: dict[str, tuple[str, Any]] = {}
+    for name, value in pairs:
+        first.setdefault(name, (name, value))
+    return list(first.values())
+
+
 def _filtered(ctx: CheckContext, scope: Scope, name: str, value: Any) -> index.Walk:
     return index.all_records(
         ctx.client,
@@ -85,6 +93,8 @@ def _filter_matches_in(ctx: CheckContext, scope: Scope) -> None:
                             result.pages[-1].exchange,
                         )
 
+        for pair in _one_per_field(pairs):
+            prop(pair)
         ctx.property(prop, st.sampled_from(pairs))
 
 
@@ -134,6 +144,8 @@ def _filter_complete_in(ctx: CheckContext, scope: Scope) -> None:
                     exchange,
                 )
 
+        for pair in _one_per_field(pairs):
+            prop(pair)
         ctx.property(prop, st.sampled_from(pairs))
 
 

@@ -6,6 +6,7 @@ of the spec; the page-size cap is the spec's `maximum` of `X-Pagination-Per-Page
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections import Counter
 from typing import Any
@@ -128,13 +129,15 @@ def _pagination_headers_in(ctx: CheckContext, scope: Scope) -> None:
 def per_page_cap(ctx: CheckContext) -> None:
     """Asking for more than the cap is served at the cap."""
     cap = ctx.contract.pagination.max_per_page
-    scope = ctx.world.scopes[ctx.contract.root.name]
-    for asked in (cap + 1, cap * 10):
+    # Unfiltered too: the whole collection is the likeliest to hold more than a capped page.
+    searches = [(s.resource, s.filter) for s in ctx.world.scopes.values()]
+    searches += [(r, {}) for r in ctx.contract.resources.values()]
+    for (resource, search), asked in itertools.product(searches, (cap + 1, cap * 10)):
         page = index.fetch(
             ctx.client,
             ctx.contract,
-            scope.resource,
-            index.search(scope.filter, per_page=asked),
+            resource,
+            index.search(search, per_page=asked),
             ctx.title,
         )
         ctx.expect(

@@ -7,7 +7,7 @@ Profile `full` only: every record written here is the run's own, made for the ch
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from conformance import index, values, world
@@ -106,6 +106,11 @@ def _changed_value(res: Resource, name: str, current: Any) -> Any:
         return {**(current or {}), "changed": True}
     if kind.kind == "date":
         return "2023-03-03" if current != "2023-03-03" else "2023-04-04"
+    if kind.kind == "date-time" and isinstance(current, str):
+        # Earlier begins and later ends keep a day ending no earlier than it begins.
+        moved = datetime.fromisoformat(current.replace("Z", "+00:00"))
+        moved += timedelta(days=-1 if "begin" in name else 1)
+        return moved.isoformat().replace("+00:00", "Z")
     # Valid JSON too, since some string fields hold JSON-encoded values.
     return json.dumps(f"changed-{str(current)[:40]}")
 
@@ -120,7 +125,7 @@ def _update_fields(res: Resource) -> list[str]:
         "subtenant_id",
         "action_subscription_id",
     }
-    return [n for n, k in res.writable.items() if n not in fixed and k.kind not in ("date-time",)]
+    return [n for n, k in res.writable.items() if n not in fixed]
 
 
 def _update_each(ctx: CheckContext, judge: str) -> None:
@@ -138,7 +143,7 @@ def _update_each(ctx: CheckContext, judge: str) -> None:
     ]
     for res, record in records:
         record_id = record[res.id_field]
-        for name in _update_fields(res)[:4]:
+        for name in _update_fields(res)[:5]:
             before = _view(ctx, res, record_id).json()
             sent = {name: _changed_value(res, name, before.get(name))}
             if name == "data":
@@ -294,9 +299,14 @@ def parent_follows_children(ctx: CheckContext) -> None:
     days_res = next((r for r in ctx.contract.children(root) if "date_end" in r.writable), None)
     state: dict[str, dict[str, dict[str, Any]]] = {"subs": {}, "days": {}}
 
-    def verify(step: str) -> None:
-        expected = _expected_parent(list(state["subs"].values()), list(state["days"].values()))
-        viewed = _view(ctx, root, sid)
+    def verify(
+        step: str,
+        session: str = sid,
+        children: dict[str, dict[str, dict[str, Any]]] | None = None,
+    ) -> None:
+        now = children if children is not None else state
+        expected = _expected_parent(list(now["subs"].values()), list(now["days"].values()))
+        viewed = _view(ctx, root, session)
         got = viewed.json()
         for name, want in expected.items():
             if name not in got:
@@ -325,6 +335,22 @@ def parent_follows_children(ctx: CheckContext) -> None:
         ctx.expect(exchange.status == 204, f"delete answered {exchange.status}", exchange)
         del state["subs"][first]
         verify("removing a subscription")
+        other, _ = world.new_family(
+            ctx.settings, ctx.contract, ctx.client, ctx.tracker, ctx.title, seq=6
+        )
+        moved = next(iter(state["subs"]))
+        field = subs_res.parent_field or "action_session_id"
+        exchange = ctx.client.send(
+            "PUT", subs_res.path("update", moved), {field: other[root.id_field]}
+        )
+        ctx.expect(exchange.status == 200, f"update answered {exchange.status}", exchange)
+        moved_state = state["subs"].pop(moved)
+        verify("moving a subscription to another session")
+        verify(
+            "moving a subscription here from another session",
+            other[root.id_field],
+            {"subs": {moved: moved_state}, "days": {}},
+        )
     if days_res is not None:
         for n, (begin, end) in enumerate(
             (
