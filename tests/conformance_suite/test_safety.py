@@ -10,7 +10,11 @@ from typing import Any
 import httpx
 import pytest
 
+from conformance.cleanup import Tracker
+from conformance.config import Profile
+from conformance.contract import load_contract
 from conformance.runner import Listener, run
+from openapi import SPEC_PATH
 from tests.conformance_suite.conftest import SMALL, Served, settings_for
 
 AUTH = {"Authorization": "Bearer dev"}
@@ -76,3 +80,41 @@ def test_interrupted_run_still_deletes_what_it_created(serve: Callable[..., Serv
         run(settings, _Interrupt())
     assert marked_rows(served, settings.run_id) == []
     assert len(served.store.rows["action-session"]) == 44
+
+
+@pytest.mark.parametrize(
+    ("profile", "method", "path", "allowed"),
+    [
+        pytest.param(
+            "full", "DELETE", "/v2/action-session/delete/sess-1", False, id="full-delete-foreign"
+        ),
+        pytest.param(
+            "full", "PUT", "/v2/action-session/update/sess-1", False, id="full-update-foreign"
+        ),
+        pytest.param(
+            "full", "PATCH", "/v2/action-session/view/sess-1", False, id="full-probe-foreign"
+        ),
+        pytest.param(
+            "full", "DELETE", "/v2/action-session/delete/mine", True, id="full-delete-own"
+        ),
+        pytest.param("full", "POST", "/v2/action-session/create", True, id="full-create"),
+        pytest.param("safe", "POST", "/v2/action-session/create", False, id="safe-create"),
+        pytest.param(
+            "safe", "DELETE", "/v2/action-session/delete/mine", False, id="safe-delete-own"
+        ),
+        pytest.param("safe", "POST", "/v2/action-session/index", True, id="safe-index"),
+        pytest.param("safe", "GET", "/v2/action-session/view/sess-1", True, id="safe-view"),
+        pytest.param("safe", "PATCH", "/v2/action-session/index", True, id="safe-probe-index"),
+    ],
+)
+def test_client_refuses_writes_the_profile_forbids(
+    profile: str, method: str, path: str, allowed: bool
+) -> None:
+    contract = load_contract(SPEC_PATH)
+    tracker = Tracker(contract, "cnftest")
+    tracker.add(contract.root, "mine")
+    assert tracker.may_write(Profile(profile))(method, path) is allowed
+    assert (
+        tracker.may_write(Profile(profile))(method, f"/v2/action-session/view/{tracker.ghost()}")
+        is True
+    )
