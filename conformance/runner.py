@@ -153,6 +153,8 @@ def _preflight(client: ApiClient, contract: Contract) -> None:
         raise ConformanceError(
             f"the server refused the credential given ({exchange.status} on index)"
         )
+    if exchange.status == 401:
+        raise ConformanceError("the server requires a credential: give --token or --access-token")
     if exchange.status >= 500 or exchange.status == 404:
         raise ConformanceError(
             f"{client.base_url} does not serve the API (index answered {exchange.status})"

@@ -114,6 +114,14 @@ def test_refused_credential_exits_2(
     assert "refused the credential" in capsys.readouterr().err
 
 
+def test_missing_credential_exits_2(
+    serve: Callable[..., Served], capsys: pytest.CaptureFixture[str]
+) -> None:
+    served = serve()
+    assert main(["--base-url", served.url]) == 2
+    assert "requires a credential" in capsys.readouterr().err
+
+
 def test_module_entry_point_returns_the_exit_code() -> None:
     done = subprocess.run(
         [sys.executable, "-m", "conformance", "--base-url", f"http://127.0.0.1:{free_port()}"],
