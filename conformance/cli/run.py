@@ -55,6 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--check", action="append", default=None, help="run only this check (repeatable)"
     )
     parser.add_argument("--no-schema-layer", action="store_true", help="skip Schemathesis")
+    parser.add_argument("--quiet", action="store_true", help="no live progress, only the report")
     return parser
 
 
@@ -83,6 +84,7 @@ def settings_from_args(argv: Sequence[str]) -> Settings:
         workers=args.workers,
         checks=frozenset(args.check) if args.check else None,
         schema_layer=not args.no_schema_layer,
+        progress=not args.quiet,
         **extra,
     )
 
@@ -103,7 +105,7 @@ def main(argv: Sequence[str]) -> int:
     previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
         settings = settings_from_args(argv)
-        result = run(settings, ConsoleProgress())
+        result = run(settings, ConsoleProgress() if settings.progress else None)
     except ConformanceError as exc:
         print(f"conformance: error: {exc}", file=sys.stderr)
         return 2
