@@ -95,7 +95,8 @@ def _session_bodies(settings: Settings, n: int) -> list[dict[str, Any]]:
             "data": {**settings.marker, "n": i},
             "manager": None if i % 3 == 0 else json.dumps([f"m{i % 4}"]),
             "assignee": None if i % 2 else json.dumps({"u": f"a{i:02d}"}),
-            "watcher": json.dumps(f"w{i % 2}"),
+            # The same for every session of the world: filtering on it scopes to exactly them.
+            "watcher": json.dumps(settings.run_id),
         }
         if i % 2 == 1:
             body["action_session_id"] = f"{settings.run_id}-s{i:02d}"
@@ -156,10 +157,12 @@ def _create(settings: Settings, contract: Contract, client: ApiClient, tracker: 
             ("tenant_id", refs.tenant_id),
             ("subtenant_id", refs.subtenant_id),
             ("action_id", refs.action_id),
+            ("watcher", json.dumps(settings.run_id)),
         )
         if k in root.filter_fields
     }
-    world.scopes[root.name] = Scope(root, root_filter, frozenset(tracker.ids(root)))
+    exact = "watcher" in root_filter
+    world.scopes[root.name] = Scope(root, root_filter, frozenset(tracker.ids(root)), exact=exact)
     for child in contract.children(root):
         n = budget.days if "date_end" in child.writable else budget.subscriptions
         made = [
@@ -233,6 +236,7 @@ def new_family(
     root = contract.root
     body = _session_bodies(settings, 3)[2]
     body["data"] = {**settings.marker, "family": seq}
+    body["watcher"] = json.dumps(f"{settings.run_id}-family")  # outside the world's scope
     session = create_record(client, tracker, root, body, title)
     made: dict[str, list[dict[str, Any]]] = {}
     for child in contract.children(root):
@@ -256,4 +260,5 @@ def session_body(settings: Settings, n: int) -> dict[str, Any]:
     """A valid create body of a session under the run's references (server-chosen id)."""
     body = _session_bodies(settings, n + 1)[n]
     body.pop("action_session_id", None)
+    body["watcher"] = json.dumps(f"{settings.run_id}-family")  # outside the world's scope
     return body
