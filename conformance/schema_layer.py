@@ -116,6 +116,24 @@ class Guard:
             self.tracker.add(resource, record_id)
 
 
+CLAUSES = {
+    "not_a_server_error": "no 500 for any input a client can send",
+    "status_code_conformance": "the statuses the spec documents for the operation",
+    "content_type_conformance": "the response content type the spec documents",
+    "response_headers_conformance": "the response headers the spec documents",
+    "response_schema_conformance": "the response body schema the spec documents",
+    "negative_data_rejection": "a request the spec does not admit is rejected (4xx)",
+    "positive_data_acceptance": "a request the spec admits is accepted",
+    "missing_required_header": "a request without a required header is rejected",
+    "ignored_auth": "missing or unrecognised credentials: 401",
+    "unsupported_method": "405 carries Allow: only the methods the spec declares are served",
+    "allow_header_conformance": "405 carries Allow naming the declared methods",
+    "use_after_free": "a deleted record is gone (view 404)",
+    "ensure_resource_availability": "a created record is available through the spec's links",
+    "conformance_pagination_headers": "index: the four X-Pagination-* headers agree with the body",
+    "conformance_error_shape": "errors: one body shape per status",
+}
+
 _ACTIVE: Guard | None = None
 _ACTIVE_LOCK = threading.Lock()
 
@@ -282,9 +300,10 @@ def run_schema_layer(
         _ACTIVE = guard
         try:
             for event in from_schema(schema).execute():
-                if isinstance(event, events.PhaseStarted) and on_progress is not None:
+                if isinstance(event, events.PhaseFinished) and on_progress is not None:
+                    name = getattr(event.phase.name, "value", event.phase.name)
                     on_progress(
-                        f"schema layer: {event.phase.name.value if hasattr(event.phase.name, 'value') else event.phase.name}"
+                        f"schema layer: {name} phase done, {client.requests} requests so far"
                     )
                 elif isinstance(event, events.ScenarioFinished):
                     client.count(len(event.recorder.interactions))
@@ -332,7 +351,11 @@ def _collect(event: events.ScenarioFinished, findings: dict[tuple[str, str, str]
             findings[key] = Finding(
                 check=NAME,
                 title=failure.title,
-                clause=f"Schemathesis `{node.name}` on {failure.operation or recorder.label} ({event.phase.value if hasattr(event.phase, 'value') else event.phase})",
+                clause=(
+                    f"{CLAUSES.get(node.name, 'the OpenAPI document')} "
+                    f"[Schemathesis `{node.name}` on {failure.operation or recorder.label}, "
+                    f"{getattr(event.phase, 'value', event.phase)} phase]"
+                ),
                 detail=failure.message,
                 request=request_text,
                 response=response_text,
