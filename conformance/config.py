@@ -14,6 +14,8 @@ from pathlib import Path
 
 from openapi import SPEC_PATH
 
+DEFAULT_PHASES = ("examples", "coverage", "fuzzing", "stateful")
+
 
 class Profile(StrEnum):
     """What a run may send: `safe` only reads and rejected inputs, `full` creates its own data."""
@@ -44,7 +46,7 @@ class Budget:
     days: int = 4
     sessions: int = 8
     request_timeout: float = 10.0
-    phases: tuple[str, ...] = ("examples", "coverage", "fuzzing", "stateful")  # Schemathesis
+    phases: tuple[str, ...] = DEFAULT_PHASES  # Schemathesis phases to run
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,7 @@ from conformance.checks.errors import SHAPE_TITLE, shape_problem
 from conformance.checks.pagination import HEADERS_TITLE
 from conformance.cleanup import Tracker
 from conformance.client import ApiClient
-from conformance.config import Profile, Settings
+from conformance.config import DEFAULT_PHASES, Profile, Settings
 from conformance.contract import Contract, Resource
 from conformance.failures import ConformanceError, Finding
 
@@ -302,9 +302,9 @@ def run_schema_layer(
             for event in from_schema(schema).execute():
                 if isinstance(event, events.PhaseFinished) and on_progress is not None:
                     name = getattr(event.phase.name, "value", event.phase.name)
-                    on_progress(
-                        f"schema layer: {name} phase done, {client.requests} requests so far"
-                    )
+                    if name in DEFAULT_PHASES:
+                        done = f"{name} phase done, {client.requests} requests so far"
+                        on_progress(f"schema layer: {done}")
                 elif isinstance(event, events.ScenarioFinished):
                     client.count(len(event.recorder.interactions))
                     _collect(event, findings)
