@@ -2,12 +2,13 @@
 
 Owns equality (dates and date-times compare as instants, strings may match case-insensitively
 when the database collation does) and order (nulls first ascending; strings may be ordered by
-code point or case-insensitively; date-times as instants). Checks never compare raw JSON values
+code point, case-insensitively or accent-insensitively; date-times as instants). Checks never compare raw JSON values
 themselves.
 """
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
@@ -32,15 +33,21 @@ def same(kind: FieldKind, a: Any, b: Any) -> bool:
 
 
 def matches(kind: FieldKind, value: Any, wanted: Any, *, loose: bool) -> bool:
-    """Whether a listed value satisfies an equality filter (`loose`: a case-insensitive collation)."""
+    """Whether a listed value satisfies an equality filter (`loose`: a `_ci` collation)."""
     if same(kind, value, wanted):
         return True
     if loose and isinstance(value, str) and isinstance(wanted, str) and kind.kind == "string":
-        return value.casefold() == wanted.casefold()
+        return _unaccented(value) == _unaccented(wanted)
     return False
 
 
-def _key(kind: FieldKind, fold: bool) -> Callable[[Any], Any]:
+def _unaccented(value: str) -> str:
+    """Case- and accent-insensitive form, as `*_unicode_ci` collations compare."""
+    decomposed = unicodedata.normalize("NFKD", value.casefold())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def _key(kind: FieldKind, fold: int) -> Callable[[Any], Any]:
     def key(value: Any) -> Any:
         if kind.kind == "date-time" and isinstance(value, str):
             instant = _instant(value)
@@ -49,8 +56,10 @@ def _key(kind: FieldKind, fold: bool) -> Callable[[Any], Any]:
                 if isinstance(instant, datetime) and instant.tzinfo
                 else str(value)
             )
-        if fold and isinstance(value, str):
+        if fold == 1 and isinstance(value, str):
             return value.casefold()
+        if fold == 2 and isinstance(value, str):
+            return _unaccented(value)
         return value
 
     return key
@@ -73,7 +82,8 @@ def order_problem(kind: FieldKind, values: Sequence[Any], descending: bool) -> s
         where = "first ascending" if not descending else "together at one end descending"
         return f"nulls must come {where}"
     present = [v for v in values if v is not None]
-    folds = (False, True) if kind.kind == "string" else (False,)
+    # 0: code points, 1: case-insensitive, 2: case- and accent-insensitive.
+    folds = (0, 1, 2) if kind.kind == "string" else (0,)
     for fold in folds:
         key = _key(kind, fold)
         try:

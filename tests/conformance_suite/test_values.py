@@ -17,6 +17,9 @@ STAMP = FieldKind("at", "date-time")
     [
         pytest.param(STRING, ["apple", "Banana", "cherry"], False, id="case-insensitive-collation"),
         pytest.param(STRING, ["Banana", "apple", "cherry"], False, id="code-point-order"),
+        pytest.param(
+            STRING, ["eclair", "Éclat", "eclipse"], False, id="accent-insensitive-collation"
+        ),
         pytest.param(INTEGER, [None, None, 1, 2, 2], False, id="nulls-first-ascending"),
         pytest.param(INTEGER, [3, 2, None], True, id="nulls-last-descending"),
         pytest.param(INTEGER, [None, 3, 2], True, id="nulls-first-descending"),
