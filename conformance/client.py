@@ -142,14 +142,20 @@ class ApiClient:
         content: bytes | None = None,
         headers: Mapping[str, str] | None = None,
         authenticate: bool = True,
+        in_query: bool | None = None,
     ) -> Exchange:
-        """Send one request; `ConformanceError` when the server cannot be reached."""
+        """Send one request; `ConformanceError` when the server cannot be reached.
+
+        `in_query` overrides where the credential goes (the `access-token` query parameter or the
+        bearer header) for this request.
+        """
         if not self._may_write(method.upper(), path):
             raise RequestRefused(f"the suite refused to send {method} {path} in this profile")
         all_headers = dict(headers or {})
         query = dict(params or {})
+        query_token = self.token_in_query if in_query is None else in_query
         if authenticate and self.token is not None:
-            if self.token_in_query:
+            if query_token:
                 query["access-token"] = self.token
             else:
                 all_headers["Authorization"] = f"Bearer {self.token}"
@@ -174,7 +180,7 @@ class ApiClient:
             status=response.status_code,
             headers=response.headers,
             body=response.content,
-            secret=self.token if self.token_in_query else None,
+            secret=self.token if authenticate and query_token else None,
         )
         if self._observe is not None:
             self._observe(exchange)

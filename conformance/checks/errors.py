@@ -66,6 +66,16 @@ def _bad_requests(ctx: CheckContext) -> list[tuple[str, int, Exchange]]:
                 headers={"Content-Type": "application/json"},
             ),
         ),
+        (
+            "index with a body that is not JSON",
+            415,
+            send(
+                "POST",
+                root.path("index"),
+                content=b"per-page=5",
+                headers={"Content-Type": "text/plain"},
+            ),
+        ),
     ]
     if ctx.settings.profile is Profile.FULL:
         refs = ctx.settings.references
@@ -180,6 +190,47 @@ def auth_enforced(ctx: CheckContext) -> None:
                     "the 401 has no WWW-Authenticate header",
                     exchange,
                 )
+    # Checked before anything else: a malformed body without a credential is still a 401.
+    exchange = ctx.client.send(
+        "POST",
+        ctx.contract.root.path("index"),
+        content=b'{"filter": ',
+        headers={"Content-Type": "application/json"},
+        authenticate=False,
+    )
+    ctx.expect(
+        exchange.status == 401,
+        f"a malformed body without a credential answered {exchange.status}, expected 401 first",
+        exchange,
+    )
+
+
+@check(
+    "credential_forms_accepted",
+    title="A valid credential in a documented form is refused",
+    clause="authentication: a bearer token or the access-token query parameter; any one suffices",
+)
+def credential_forms_accepted(ctx: CheckContext) -> None:
+    """The run's token works as a bearer header and as the `access-token` query parameter."""
+    if ctx.settings.token is None:
+        return
+    schemes = ctx.contract.security_schemes.values()
+    forms = []
+    if any(s.get("scheme") == "bearer" or s.get("type") == "oauth2" for s in schemes):
+        forms.append(False)
+    if any(s.get("type") == "apiKey" and s.get("in") == "query" for s in schemes):
+        forms.append(True)
+    for res in ctx.contract.resources.values():
+        for in_query in forms:
+            exchange = ctx.client.send(
+                "POST", res.path("index"), {"per-page": 1}, in_query=in_query
+            )
+            where = "the access-token query parameter" if in_query else "a bearer header"
+            ctx.expect(
+                exchange.status == 200,
+                f"the token in {where} answered {exchange.status}, expected 200",
+                exchange,
+            )
 
 
 @check(

@@ -64,6 +64,7 @@ BUGS: dict[str, str] = {
     "location_missing": "create answers no Location header",
     "delete_noop": "delete answers 204 but keeps the record",
     "malformed_json_422": "a body that is not JSON is a 422 instead of a 400",
+    "query_token_ignored": "the access-token query parameter is not a credential",
 }
 
 
@@ -304,7 +305,8 @@ class Reference:
             return
         header = request.headers.get("authorization", "")
         token = header[7:] if header.lower().startswith("bearer ") else None
-        token = token or request.query_params.get("access-token")
+        if self.bug != "query_token_ignored":
+            token = token or request.query_params.get("access-token")
         if token not in self.tokens:
             raise ApiError(
                 401,

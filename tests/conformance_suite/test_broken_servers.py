@@ -47,6 +47,7 @@ SEMANTIC = [
     ("error_shape", "error_shape"),
     ("malformed_json_422", "error_statuses"),
     ("auth_not_enforced", "auth_enforced"),
+    ("query_token_ignored", "credential_forms_accepted"),
     ("method_not_refused", "undocumented_method_refused"),
 ]
 
