@@ -8,7 +8,7 @@ sentence of the contract it verifies, and `profiles` says in which profiles it m
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import hypothesis
@@ -67,6 +67,11 @@ class CheckContext:
     world: World
     tracker: Tracker
     check: Check
+    notes: list[str] = field(default_factory=list)
+
+    def note(self, text: str) -> None:
+        """Record something a person should know that is not a violation."""
+        self.notes.append(text)
 
     @property
     def title(self) -> str:

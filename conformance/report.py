@@ -80,6 +80,11 @@ def render(result: Result) -> str:
         if finding.curl:
             lines.append("   reproduce:")
             lines.extend(f"     {line}" for line in finding.curl.splitlines())
+    notes = [(o.name, n) for o in result.outcomes for n in o.notes]
+    if notes:
+        lines.append("")
+        lines.append("Notes (not failures):")
+        lines.extend(f"  - {name}: {text}" for name, text in notes)
     lines.append("")
     lines.append(summary(result))
     return "\n".join(lines)

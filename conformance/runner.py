@@ -37,6 +37,7 @@ class Outcome:
     status: str  # "passed", "failed", "skipped"
     seconds: float
     findings: list[Finding] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -207,6 +208,7 @@ def _run_all(
             )
         else:
             outcome = Outcome(check.name, check.title, "passed", time.monotonic() - begun)
+        outcome.notes = ctx.notes
         result.outcomes.append(outcome)
         listener.check_finished(outcome)
     if run_schema:

@@ -15,6 +15,18 @@ from conformance.registry import CheckContext, check
 def history_superset(ctx: CheckContext) -> None:
     """Every record listed by default is also listed with `history: true`."""
     budget = ctx.settings.budget
+    more = 0
+    for res in ctx.contract.resources.values():
+        default = index.fetch(ctx.client, ctx.contract, res, {"per-page": 1}, ctx.title)
+        full = index.fetch(
+            ctx.client, ctx.contract, res, {"per-page": 1, "history": True}, ctx.title
+        )
+        more += (full.total or 0) - (default.total or 0)
+    if more == 0:
+        ctx.note(
+            "history: true lists no record more than the default for any resource: either no "
+            "record is historized or the server ignores history (the API cannot tell which)"
+        )
     for scope in ctx.world.scopes.values():
         res = scope.resource
         for extra in ({}, {"history": False}):
