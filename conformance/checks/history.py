@@ -17,11 +17,11 @@ def history_superset(ctx: CheckContext) -> None:
     budget = ctx.settings.budget
     more = 0
     for res in ctx.contract.resources.values():
-        default = index.fetch(ctx.client, ctx.contract, res, {"per-page": 1}, ctx.title)
-        full = index.fetch(
+        active = index.fetch(ctx.client, ctx.contract, res, {"per-page": 1}, ctx.title)
+        every = index.fetch(
             ctx.client, ctx.contract, res, {"per-page": 1, "history": True}, ctx.title
         )
-        more += (full.total or 0) - (default.total or 0)
+        more += (every.total or 0) - (active.total or 0)
     if more == 0:
         ctx.note(
             "history: true lists no record more than the default for any resource: either no "
