@@ -144,6 +144,8 @@ def write_junit(result: Result, path: Path) -> None:
             )
         if outcome.status == "skipped":
             ET.SubElement(case, "skipped")
+        if outcome.notes:
+            ET.SubElement(case, "system-out").text = "\n".join(outcome.notes)
     suites = ET.Element("testsuites")
     suites.append(suite)
     path.parent.mkdir(parents=True, exist_ok=True)
