@@ -204,7 +204,12 @@ def _discover(settings: Settings, contract: Contract, client: ApiClient) -> Worl
         client, contract, root, {"filter": root_filter}, max_pages=3, title=SETUP_TITLE
     ).records
     for child in contract.children(root):
-        # The session of the references with the most children of this kind, found by their index.
+        # The references' tenant and office select the most varied data; only a child resource
+        # without those filters is scoped to the session with the most of its records.
+        child_filter = {k: v for k, v in root_filter.items() if k in child.filter_fields}
+        if child_filter:
+            world.scopes[child.name] = Scope(child, child_filter)
+            continue
         best, best_total = None, 0
         for record in listing[:20]:
             record_id = record.get(root.id_field)
