@@ -206,6 +206,19 @@ def _run_all(
             outcome = Outcome(
                 check.name, check.title, "failed", time.monotonic() - begun, [_finding(check, exc)]
             )
+        except ConformanceError:
+            raise
+        except Exception as exc:
+            # Answers of a shape the check cannot read (a list where a record belongs, a missing
+            # member) mean the property could not hold; the run goes on with the other checks.
+            logger.debug("check %s could not read the answers", check.name, exc_info=True)
+            detail = (
+                f"the server's answers could not be read as the contract describes them: {exc!r}"
+            )
+            finding = Finding(check.name, check.title, check.clause, detail)
+            outcome = Outcome(
+                check.name, check.title, "failed", time.monotonic() - begun, [finding]
+            )
         else:
             outcome = Outcome(check.name, check.title, "passed", time.monotonic() - begun)
         outcome.notes = ctx.notes

@@ -65,6 +65,7 @@ BUGS: dict[str, str] = {
     "delete_noop": "delete answers 204 but keeps the record",
     "malformed_json_422": "a body that is not JSON is a 422 instead of a 400",
     "query_token_ignored": "the access-token query parameter is not a credential",
+    "view_returns_list": "view answers the record wrapped in a JSON array",
 }
 
 
@@ -544,7 +545,8 @@ class Reference:
 
     async def op_view(self, request: Request, resource: Resource, rid: str) -> Response:
         with self.store.lock:
-            return JSONResponse(self.store.full(resource, self._get(resource, rid)))
+            record = self.store.full(resource, self._get(resource, rid))
+        return JSONResponse([record] if self.bug == "view_returns_list" else record)
 
     async def op_update(self, request: Request, resource: Resource, rid: str) -> Response:
         with self.store.lock:

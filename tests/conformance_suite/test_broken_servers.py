@@ -89,6 +89,18 @@ def test_schema_layer_fails_broken_server(
     assert title in {f.title for f in result.findings}
 
 
+def test_answers_of_the_wrong_shape_fail_the_check_without_stopping_the_run(
+    serve: Callable[..., Served],
+) -> None:
+    served = serve("view_returns_list")
+    checks = frozenset({"update_is_partial", "pagination_headers"})
+    result = run(settings_for(served.url, checks=checks, schema_layer=False))
+    by_name = {o.name: o for o in result.outcomes}
+    assert by_name["update_is_partial"].status == "failed"
+    assert by_name["update_is_partial"].findings[0].title == REGISTRY["update_is_partial"].title
+    assert by_name["pagination_headers"].status == "passed"
+
+
 def test_records_a_server_keeps_after_delete_are_reported_as_leaks(
     serve: Callable[..., Served],
 ) -> None:
