@@ -114,6 +114,10 @@ def main(argv: Sequence[str]) -> int:
             "conformance: error: interrupted (the run's records were cleaned up)", file=sys.stderr
         )
         return 2
+    except Exception as exc:  # a defect of the suite itself: still one line and exit 2
+        logger.debug("the run failed", exc_info=True)
+        print(f"conformance: error: the run failed unexpectedly: {exc!r}", file=sys.stderr)
+        return 2
     finally:
         signal.signal(signal.SIGTERM, previous)
     print(render(result))
