@@ -69,6 +69,16 @@ BUGS: dict[str, str] = {
 }
 
 
+VARIANTS: dict[str, str] = {
+    "codepoint_collation": "strings sort by code point (the default is case-insensitive)",
+    "desc_nulls_first": "descending sorts put nulls first too",
+    "reverse_default_order": "without sort, records come newest id last to first",
+    "absolute_location": "Location is an absolute URL",
+    "ci_filter": "string filters match case-insensitively, as a _ci collation does",
+}
+"""Correct behaviours the contract leaves open: the suite must pass each of them."""
+
+
 def _nullable_to_jsonschema(node: Any) -> Any:
     """Rewrite OpenAPI 3.0 `nullable` into JSON Schema so `jsonschema` can validate requests."""
     if isinstance(node, list):
@@ -259,16 +269,22 @@ class Store:
 class Reference:
     """The HTTP layer: validation, errors, pagination."""
 
-    def __init__(self, bug: str | None, tokens: frozenset[str] | None) -> None:
+    def __init__(
+        self, bug: str | None, tokens: frozenset[str] | None, variant: str | None = None
+    ) -> None:
         if bug is not None and bug not in BUGS:
             raise ValueError(f"unknown bug {bug!r}")
+        if variant is not None and variant not in VARIANTS:
+            raise ValueError(f"unknown variant {variant!r}")
         self.bug = bug
+        self.variant = variant
         self.tokens = tokens
         self.store = Store(bug)
         spec = yaml.safe_load(SPEC_PATH.read_text())
         self.root = _nullable_to_jsonschema(spec)
         self.paths = spec["paths"]
         self.validators: dict[str, jsonschema.Draft4Validator] = {}
+        self.origin = "http://127.0.0.1" if variant == "absolute_location" else ""
 
     # ---- plumbing
     def error(self, exc: ApiError) -> Response:
@@ -417,9 +433,14 @@ class Reference:
             matches = rows
         if self.bug == "filter_drops_last" and conditions and len(matches) > 1:
             matches = matches[:-1]
-        matches.sort(key=lambda r: str(r[resource.id_field]))
+        matches.sort(
+            key=lambda r: str(r[resource.id_field]),
+            reverse=self.variant == "reverse_default_order" and not field,
+        )
         if field in item_fields and field != "data":
             nulls_first = self.bug != "nulls_last"
+            if desc and self.variant == "desc_nulls_first":
+                nulls_first = False  # reversed below, so they end up first
 
             def key(r: dict[str, Any]) -> tuple[int, Any]:
                 value = r.get(field)
@@ -427,7 +448,8 @@ class Reference:
                     return (0 if nulls_first else 2, "")
                 if isinstance(value, str) and field in ("date_begin", "date_end") and "T" in value:
                     return (1, _parse_dt(value).timestamp())
-                return (1, value.lower() if isinstance(value, str) else value)
+                folded = isinstance(value, str) and self.variant != "codepoint_collation"
+                return (1, value.lower() if folded else value)
 
             matches.sort(key=key, reverse=desc and self.bug != "sort_desc_ignored")
         per_page = body.get("per-page", 100)
@@ -477,6 +499,9 @@ class Reference:
                         continue
                 except ValueError:
                     pass
+            if self.variant == "ci_filter" and isinstance(value, str) and isinstance(wanted, str):
+                if value.casefold() == wanted.casefold():
+                    continue
             if value != wanted:
                 return False
         return True
@@ -533,7 +558,7 @@ class Reference:
         headers = (
             {}
             if self.bug == "location_missing"
-            else {"Location": f"/v2/{resource.path}/view/{rid}"}
+            else {"Location": f"{self.origin}/v2/{resource.path}/view/{rid}"}
         )
         return JSONResponse(out, status_code=201, headers=headers)
 
@@ -638,10 +663,13 @@ class Reference:
 
 
 def create_app(
-    bug: str | None = None, tokens: frozenset[str] | None = frozenset({"dev"})
+    bug: str | None = None,
+    tokens: frozenset[str] | None = frozenset({"dev"}),
+    variant: str | None = None,
 ) -> Callable[..., Any]:
-    """The reference API as an ASGI app; `bug` is one of `BUGS`; `tokens=None` turns auth off."""
-    reference = Reference(bug, tokens)
+    """The reference API as an ASGI app; `bug` is one of `BUGS`, `variant` one of `VARIANTS`;
+    `tokens=None` turns auth off."""
+    reference = Reference(bug, tokens, variant)
 
     async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":

@@ -63,8 +63,12 @@ def serve() -> Iterator[Callable[..., Served]]:
     """Start reference servers (`serve(bug=None, tokens=...)`); all stop at teardown."""
     servers: list[tuple[uvicorn.Server, threading.Thread]] = []
 
-    def start(bug: str | None = None, tokens: frozenset[str] | None = frozenset({"dev"})) -> Served:
-        app = create_app(bug, tokens)
+    def start(
+        bug: str | None = None,
+        tokens: frozenset[str] | None = frozenset({"dev"}),
+        variant: str | None = None,
+    ) -> Served:
+        app = create_app(bug, tokens, variant)
         log: list[tuple[str, str, bytes]] = []
         port = free_port()
         config = uvicorn.Config(

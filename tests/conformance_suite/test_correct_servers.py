@@ -10,6 +10,7 @@ import pytest
 
 from conformance.config import Profile
 from conformance.runner import run
+from tests.conformance_servers.reference import VARIANTS
 from tests.conformance_suite.conftest import SMALL, Served, settings_for
 
 
@@ -66,3 +67,13 @@ def test_safe_profile_sends_no_request_that_can_change_data(serve: Callable[...,
     ]
     assert writes == []
     assert json.dumps(served.store.rows, sort_keys=True) == before
+
+
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
+@pytest.mark.parametrize("profile", [Profile.FULL, Profile.SAFE], ids=["full", "safe"])
+def test_behaviours_the_contract_leaves_open_pass(
+    serve: Callable[..., Served], variant: str, profile: Profile
+) -> None:
+    served = serve(variant=variant)
+    result = run(settings_for(served.url, profile=profile))
+    assert result.ok, [f"{f.title}: {f.detail}" for f in result.findings]
