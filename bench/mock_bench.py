@@ -18,7 +18,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -27,6 +26,10 @@ import uuid
 from pathlib import Path
 
 import httpx
+
+from mock_server.default_data import default_data
+from mock_server.process import MockProcess, free_port
+from mock_server.resources import ID_FIELDS
 
 ROOT = Path(__file__).resolve().parents[1]
 SPEC = ROOT / "openapi" / "openapi.yaml"
@@ -41,18 +44,8 @@ CREATE_BODY = {
 }
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def build_database(path: Path, sessions: int) -> None:
     """The default data plus generated sessions, written in the mock's on-disk (TinyDB) format."""
-    sys.path.insert(0, str(ROOT))
-    from mock_server.default_data import default_data
-    from mock_server.resources import ID_FIELDS
-
     tables = default_data()
     have = len(tables["action_session"])
     for n in range(max(0, sessions - have)):
@@ -128,35 +121,12 @@ def bench_mock(
 ) -> dict[str, float]:
     db = work / f"db-{size}.json"
     build_database(db, size)
-    port = free_port()
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "mock_server",
-            "--port",
-            str(port),
-            "--db",
-            str(db),
-            "--no-access-log",
-            "--log-level",
-            "warning",
-        ],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        base = f"http://127.0.0.1:{port}"
-        wait_ready(base + "/v2/action-session/view/sess-1", {"Authorization": f"Bearer {TOKEN}"})
+    with MockProcess(db, token=TOKEN) as mock:
         result = measure(
-            base, seconds, connections, create_script, "/v2/action-session/view/sess-1"
+            mock.base_url, seconds, connections, create_script, "/v2/action-session/view/sess-1"
         )
-        result["rss_mib"] = rss_mib(process.pid)
+        result["rss_mib"] = rss_mib(mock.pid)
         return result
-    finally:
-        process.send_signal(signal.SIGINT)
-        process.wait(timeout=120)
 
 
 def bench_prism(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -14,16 +13,11 @@ import pytest
 import uvicorn
 
 from mock_server.app import create_app
+from mock_server.process import free_port
 from mock_server.settings import Settings
 
 TOKEN = "dev"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class RunningMock:

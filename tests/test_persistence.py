@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 
 import httpx
 
-from tests.conftest import AUTH, RunningMock, free_port
+from mock_server.process import MockProcess, free_port
+from tests.conftest import AUTH, RunningMock
 
 SESSION = {"action_id": "act-1", "subtenant_id": "sub-1", "tenant_id": "ten-1"}
 
@@ -41,41 +39,12 @@ def test_a_restart_on_the_same_file_keeps_every_change(
         assert client.get("/v2/action-session/view/sess-2").status_code == 404
 
 
-def _serve(db: Path, port: int) -> subprocess.Popen[bytes]:
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "mock_server",
-            "--port",
-            str(port),
-            "--db",
-            str(db),
-            "--no-access-log",
-            "--log-level",
-            "warning",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            httpx.get(f"http://127.0.0.1:{port}/openapi.json", timeout=1)
-            return process
-        except httpx.TransportError:
-            time.sleep(0.05)
-    process.kill()
-    raise RuntimeError("the mock did not start")
-
-
 def test_a_killed_server_loses_no_acknowledged_write(tmp_path: Path) -> None:
     db = tmp_path / "crash.json"
-    port = free_port()
-    process = _serve(db, port)
     acknowledged = []
+    crashed = MockProcess(db).start()
     try:
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", headers=AUTH) as client:
+        with httpx.Client(base_url=crashed.base_url, headers=AUTH) as client:
             for n in range(300):
                 response = client.post(
                     "/v2/action-session/create", json={**SESSION, "action_session_id": f"crash-{n}"}
@@ -83,17 +52,13 @@ def test_a_killed_server_loses_no_acknowledged_write(tmp_path: Path) -> None:
                 assert response.status_code == 201
                 acknowledged.append(f"crash-{n}")
     finally:
-        os.kill(process.pid, signal.SIGKILL)
-        process.wait()
-    port = free_port()
-    process = _serve(db, port)
-    try:
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", headers=AUTH) as client:
-            for record_id in acknowledged:
-                assert client.get(f"/v2/action-session/view/{record_id}").status_code == 200
-    finally:
-        process.terminate()
-        process.wait()
+        crashed.kill()
+    with (
+        MockProcess(db) as restarted,
+        httpx.Client(base_url=restarted.base_url, headers=AUTH) as client,
+    ):
+        for record_id in acknowledged:
+            assert client.get(f"/v2/action-session/view/{record_id}").status_code == 200
     # A clean stop compacts: the file is one valid TinyDB JSON document holding everything.
     tables = json.loads(db.read_text())
     assert set(acknowledged) <= set(tables["action_session"])
