@@ -17,21 +17,6 @@ MINIMAL = Path(__file__).with_name("lint_fixtures") / "minimal.yaml"
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _action_type_still_unused() -> bool:
-    """Whether the spec still has the problem reported to its owner: ActionType declared, unused."""
-    text = SPEC_PATH.read_text(encoding="utf-8")
-    return "\n    ActionType:\n" in text and "#/components/schemas/ActionType" not in text
-
-
-# Only while that one known problem is in the spec (the lead owns the spec and fixes it): the
-# marker lifts itself once ActionType is used or removed, and strict keeps it honest until then.
-KNOWN_SPEC_PROBLEM = pytest.mark.xfail(
-    _action_type_still_unused(),
-    reason="openapi.yaml declares components.schemas.ActionType but nothing uses it",
-    strict=True,
-)
-
-
 @pytest.fixture
 def with_unused_schema(tmp_path: Path) -> Path:
     """The minimal spec plus an unused schema: one warning, nothing worse."""
@@ -50,7 +35,6 @@ def with_missing_summary(tmp_path: Path) -> Path:
     return spec
 
 
-@KNOWN_SPEC_PROBLEM
 def test_project_spec_is_lint_clean() -> None:
     assert [f"{f.line}: {f.rule}: {f.message}" for f in lint(str(SPEC_PATH))] == []
 

@@ -26,21 +26,6 @@ QUIET_ENV = {"REDOCLY_TELEMETRY": "off", "REDOCLY_SUPPRESS_UPDATE_NOTICE": "true
 TIMEOUT = 120
 
 
-def _action_type_still_unused() -> bool:
-    """Whether the spec still has the problem reported to its owner: ActionType declared, unused."""
-    text = SPEC_PATH.read_text(encoding="utf-8")
-    return "\n    ActionType:\n" in text and "#/components/schemas/ActionType" not in text
-
-
-# Only while that one known problem is in the spec (the lead owns the spec and fixes it): the
-# marker lifts itself once ActionType is used or removed, and strict keeps it honest until then.
-KNOWN_SPEC_PROBLEM = pytest.mark.xfail(
-    _action_type_still_unused(),
-    reason="openapi.yaml declares components.schemas.ActionType but nothing uses it",
-    strict=True,
-)
-
-
 def _installed() -> bool:
     """Whether node_modules holds both tools, installed from the current lock file."""
     marker = NODE_MODULES / ".package-lock.json"  # written by npm at every install
@@ -132,13 +117,11 @@ def spec_with_unused_schema(tmp_path: Path) -> Path:
     return spec
 
 
-@KNOWN_SPEC_PROBLEM
 def test_spectral_finds_nothing_in_the_spec(node_bin: Path, tmp_path: Path) -> None:
     results = spectral(node_bin, SPEC_PATH, tmp_path / "spectral.json")
     assert [(r["code"], r["range"]["start"]["line"] + 1, r["message"]) for r in results] == []
 
 
-@KNOWN_SPEC_PROBLEM
 def test_redocly_finds_nothing_in_the_spec(node_bin: Path) -> None:
     report = redocly(node_bin, SPEC_PATH)
     problems = [(p["ruleId"], p["severity"], p["message"]) for p in report["problems"]]
