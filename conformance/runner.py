@@ -132,6 +132,11 @@ def run(settings: Settings, listener: Listener | None = None) -> Result:
     listener.started(settings, [c.name for c in chosen] + ([SCHEMA_LAYER] if run_schema else []))
     try:
         _preflight(client, contract)
+    except BaseException:
+        # Nothing was created yet: there is nothing to clean up, and no cleanup to report.
+        client.close()
+        raise
+    try:
         _run_all(settings, contract, client, tracker, chosen, run_schema, listener, result)
     except KeyboardInterrupt:
         result.interrupted = True
