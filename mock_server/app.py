@@ -17,10 +17,11 @@ from connexion.resolver import RelativeResolver
 from mock_server import errors
 from mock_server.default_data import default_data
 from mock_server.limits import BodySizeLimit
+from mock_server.resources import ID_FIELDS
 from mock_server.security import security_map
 from mock_server.settings import Settings
 from mock_server.storage import Database
-from mock_server.store import Store, default_id_fields
+from mock_server.store import Store
 from mock_server.validation import CollectingJSONBodyValidator
 from openapi import SPEC_PATH
 
@@ -29,7 +30,7 @@ logger = logging.getLogger(__name__)
 
 def open_store(settings: Settings) -> tuple[Database, Store]:
     """Open (or create from the default data) the database named by the settings."""
-    db = Database(settings.db_path, default_id_fields(), Store.indexes())
+    db = Database(settings.db_path, ID_FIELDS, Store.indexes())
     db.open(default_data)
     return db, Store(db)
 

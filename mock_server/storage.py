@@ -342,10 +342,6 @@ class Database:
         self._storage: JournaledStorage = storage
         self._tinytables = {name: self._db.table(name, cache_size=0) for name in self.id_fields}
 
-    @property
-    def path(self) -> Path:
-        return self._storage.path
-
     def open(self, initial: Callable[[], Mapping[str, Iterable[Record]]]) -> None:
         with self.lock:
             self._storage.open(initial, self.id_fields)
@@ -375,10 +371,6 @@ class Database:
     def contains(self, table: str, doc_id: str) -> bool:
         return doc_id in self._storage.read().get(table, {})
 
-    def all(self, table: str) -> list[Record]:
-        # Straight from the stored dict: Table.all() would wrap each record in a Document.
-        return [dict(doc) for doc in dict.values(self._storage.read().get(table, {}))]
-
     def iter_raw(self, table: str) -> Iterable[Record]:
         """The stored records themselves, read-only, in storage (creation) order."""
         return dict.values(self._storage.read().get(table, {}))
@@ -398,6 +390,3 @@ class Database:
 
     def remove(self, table: str, doc_ids: Iterable[str]) -> None:
         self._tinytables[table].remove(doc_ids=list(doc_ids))  # type: ignore[arg-type]
-
-    def count(self) -> int:
-        return self._storage.size()

@@ -23,15 +23,15 @@ from mock_server.exceptions import (
     Related,
 )
 from mock_server.resources import (
+    ACTION_SESSION,
+    ACTION_SESSION_DATE,
+    ACTION_SESSION_SUBSCRIPTION,
     ACTION_TABLE,
     HISTORIZED,
-    ID_FIELDS,
     RESOURCES,
     Resource,
 )
 from mock_server.storage import Database, Record
-
-ACTION_SESSION = "action_session"
 
 
 class Store:
@@ -40,9 +40,9 @@ class Store:
     def __init__(self, db: Database) -> None:
         self._db = db
         self._answerers: dict[str, Callable[[Record], dict[str, Any]]] = {
-            "action_session": self._answer_session,
-            "action_session_subscription": self._answer_plain("action_session_subscription"),
-            "action_session_date": self._answer_date,
+            ACTION_SESSION.name: self._answer_session,
+            ACTION_SESSION_SUBSCRIPTION.name: self._answer_plain(ACTION_SESSION_SUBSCRIPTION.name),
+            ACTION_SESSION_DATE.name: self._answer_date,
         }
 
     @classmethod
@@ -188,25 +188,29 @@ class Store:
         return {k: action.get(k) for k in ("action_code", "action_name", "action_type")}
 
     def _answer_session(self, raw: Record) -> dict[str, Any]:
-        answer = _stored(RESOURCES[ACTION_SESSION], raw)
+        answer = _stored(ACTION_SESSION, raw)
         answer.update(self._action_fields(raw.get("action_id")))
-        session_id = raw["action_session_id"]
+        session_id = raw[ACTION_SESSION.id_field]
         done = [
             s.get("done")
-            for s in self._db.find("action_session_subscription", "action_session_id", session_id)
+            for s in self._db.find(
+                ACTION_SESSION_SUBSCRIPTION.name, _parent(ACTION_SESSION_SUBSCRIPTION), session_id
+            )
         ]
         answer["count_subscribed"] = len(done)
         answer["count_done"] = done.count(1)
         answer["count_fail"] = done.count(0)
         answer["count_unknown"] = done.count(-1)
-        days = self._db.find("action_session_date", "action_session_id", session_id)
+        days = self._db.find(ACTION_SESSION_DATE.name, _parent(ACTION_SESSION_DATE), session_id)
         answer["date_begin"] = _day_of(days, "date_begin", min)
         answer["date_end"] = _day_of(days, "date_end", max)
         return answer
 
     def _answer_date(self, raw: Record) -> dict[str, Any]:
-        answer = _stored(RESOURCES["action_session_date"], raw)
-        session = self._db.get(ACTION_SESSION, raw.get("action_session_id") or "") or {}
+        answer = _stored(ACTION_SESSION_DATE, raw)
+        session = (
+            self._db.get(ACTION_SESSION.name, raw.get(_parent(ACTION_SESSION_DATE)) or "") or {}
+        )
         answer["action_id"] = session.get("action_id")
         answer.update(self._action_fields(session.get("action_id")))
         return answer
@@ -219,6 +223,11 @@ def _writable(resource: Resource, body: Mapping[str, Any], *, include_id: bool) 
         for k, v in body.items()
         if k in resource.stored and (include_id or k != resource.id_field)
     }
+
+
+def _parent(resource: Resource) -> str:
+    assert resource.parent_field is not None
+    return resource.parent_field
 
 
 def _stored(resource: Resource, raw: Mapping[str, Any]) -> dict[str, Any]:
@@ -236,8 +245,3 @@ def _day_of(days: Iterable[Record], field: str, pick: Callable[..., Any]) -> str
     if not instants:
         return None
     return str(pick(instants)[1])[:10]
-
-
-def default_id_fields() -> dict[str, str]:
-    """Each table's id field, as the database keys records."""
-    return dict(ID_FIELDS)

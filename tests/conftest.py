@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -60,7 +60,7 @@ def mock_settings(db_path: Path, **overrides: object) -> Settings:
 
 
 @pytest.fixture
-def start_mock(tmp_path: Path) -> Iterator[object]:
+def start_mock(tmp_path: Path) -> Iterator[Callable[..., RunningMock]]:
     """A function that starts a mock (default: fresh database in tmp_path); all are stopped after the test."""
     started: list[RunningMock] = []
 
@@ -75,9 +75,9 @@ def start_mock(tmp_path: Path) -> Iterator[object]:
 
 
 @pytest.fixture
-def mock(start_mock: object) -> RunningMock:
+def mock(start_mock: Callable[..., RunningMock]) -> RunningMock:
     """A running mock on a fresh copy of the default data."""
-    return start_mock()  # type: ignore[operator,no-any-return]
+    return start_mock()
 
 
 @pytest.fixture
