@@ -5,12 +5,19 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import logging
+import socket
 import sys
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
-from mock_server.settings import Settings, SettingsError
+from mock_server.settings import (
+    Settings,
+    SettingsError,
+    parse_auth,
+    parse_fail_rate,
+    parse_latency,
+)
 
 logger = logging.getLogger("mock_server")
 
@@ -28,7 +35,10 @@ def _parser() -> argparse.ArgumentParser:
         help="TinyDB file; created from the default data when missing (default data/mock.json)",
     )
     parser.add_argument(
-        "--auth", choices=("on", "off"), help="require a recognised token (default on)"
+        "--auth",
+        choices=("on", "off", "any"),
+        help="on: a recognised token (--token); any: any non-empty token, such as the real "
+        "identity provider's; off: none (default on)",
     )
     parser.add_argument(
         "--token",
@@ -43,6 +53,34 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         help="check every answer against the spec (slower; for development)",
     )
+    parser.add_argument(
+        "--cors-origin",
+        action="append",
+        dest="cors_origins",
+        metavar="ORIGIN",
+        help="an origin browsers may call from, such as http://localhost:5173; repeat for "
+        "several (default: * , every origin)",
+    )
+    parser.add_argument(
+        "--no-cors",
+        dest="cors",
+        action="store_false",
+        default=None,
+        help="answer no preflight and add no Access-Control-* header",
+    )
+    parser.add_argument(
+        "--latency",
+        metavar="MS|MIN-MAX",
+        help="delay every API answer by MS, or uniformly from MIN to MAX, milliseconds",
+    )
+    parser.add_argument(
+        "--fail-rate",
+        metavar="P[:STATUS]",
+        help="answer a fraction P of API requests with 500 (or STATUS), changing nothing",
+    )
+    parser.add_argument(
+        "--seed", type=int, help="seed the --latency and --fail-rate draws, to repeat a run"
+    )
     parser.add_argument("--log-level", choices=("critical", "error", "warning", "info", "debug"))
     parser.add_argument(
         "--no-access-log",
@@ -56,13 +94,25 @@ def _parser() -> argparse.ArgumentParser:
 
 def settings_from_args(argv: Sequence[str] | None, base: Settings) -> Settings:
     """`base` with the flags given in `argv` applied on top."""
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        fail = None if args.fail_rate is None else parse_fail_rate(args.fail_rate)
+        latency = None if args.latency is None else parse_latency(args.latency)
+    except SettingsError as exc:
+        parser.error(str(exc))
     overrides = {
         "host": args.host,
         "port": args.port,
         "db_path": args.db,
-        "auth": None if args.auth is None else args.auth == "on",
+        "auth": None if args.auth is None else parse_auth(args.auth),
         "tokens": tuple(args.tokens) if args.tokens else None,
+        "cors": args.cors,
+        "cors_origins": tuple(args.cors_origins) if args.cors_origins else None,
+        "latency_ms": latency,
+        "fail_rate": None if fail is None else fail[0],
+        "fail_status": None if fail is None else fail[1],
+        "seed": args.seed,
         "validate_responses": args.validate_responses,
         "log_level": args.log_level,
         "access_log": args.access_log,
@@ -82,25 +132,43 @@ def main(argv: Sequence[str] | None = None) -> int:
     import uvicorn
 
     from mock_server.app import create_app, open_store
+    from mock_server.banner import banner
+    from mock_server.resources import ACTION_TABLE
     from mock_server.storage import StorageError
+    from openapi import SPEC_PATH
+    from openapi.model import read_spec
 
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s"
     )
+    spec = read_spec(SPEC_PATH)
     try:
         # Open once up front so that a broken database is a clear one-line error, not a trace.
-        db, _store = open_store(settings)
+        db, _store = open_store(settings, spec)
+        with db.reading():
+            actions = [dict(a) for a in db.iter_raw(ACTION_TABLE)]
         db.close()
     except StorageError as exc:
         print(f"mock_server: {exc}", file=sys.stderr)
         return 2
-    uvicorn.run(
+    ready = banner(settings, spec.operations["action_session.index"].path, actions)
+
+    class AnnouncingServer(uvicorn.Server):
+        """Prints the ready message once the socket listens, not before."""
+
+        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+            await super().startup(sockets)
+            if not self.should_exit:
+                print(ready, flush=True)
+
+    config = uvicorn.Config(
         create_app(settings),
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level,
         access_log=settings.access_log,
     )
+    AnnouncingServer(config).run()
     return 0
 
 

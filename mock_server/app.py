@@ -2,6 +2,11 @@
 
 Nothing happens at import time; `create_app(settings)` builds a new, independent app each call,
 and the database is opened in the app's lifespan and closed (compacted) when it ends.
+
+The request path, outermost first: CORS (so that every answer, errors included, reaches a page on
+another origin), nosniff, network steering (latency, delays, faults), Connexion's error boundary,
+body size and media type, routing, security, answer steering (forced statuses, failures),
+validation, the handlers.
 """
 
 from __future__ import annotations
@@ -15,33 +20,46 @@ from connexion.middleware import MiddlewarePosition
 from connexion.resolver import RelativeResolver
 
 from mock_server import errors
+from mock_server.cors import CORSMiddleware
 from mock_server.default_data import default_data
 from mock_server.limits import BodySizeLimit
-from mock_server.resources import ID_FIELDS
+from mock_server.media import NoSniff, RequestMediaType
+from mock_server.resources import ID_FIELDS, RESOURCES
 from mock_server.security import security_map
 from mock_server.settings import Settings
+from mock_server.steering import PREFERENCE_APPLIED, AnswerSteering, NetworkSteering
 from mock_server.storage import Database
 from mock_server.store import Store
 from mock_server.validation import CollectingJSONBodyValidator
 from openapi import SPEC_PATH
+from openapi.model import Spec, read_spec
+
+EXPOSED_HEADERS = ("Allow", PREFERENCE_APPLIED)
+"""Headers the mock itself adds that a page may need to read, beside those the spec declares."""
 
 logger = logging.getLogger(__name__)
 
 
-def open_store(settings: Settings) -> tuple[Database, Store]:
+def sort_aliases(spec: Spec) -> dict[str, dict[str, str]]:
+    """Each resource's index sort aliases, as the spec declares them."""
+    return {name: spec.sort_aliases(f"{name}.index") for name in RESOURCES}
+
+
+def open_store(settings: Settings, spec: Spec | None = None) -> tuple[Database, Store]:
     """Open (or create from the default data) the database named by the settings."""
     db = Database(settings.db_path, ID_FIELDS, Store.indexes())
     db.open(default_data)
-    return db, Store(db)
+    return db, Store(db, sort_aliases=sort_aliases(spec or read_spec(SPEC_PATH)))
 
 
 def create_app(settings: Settings | None = None) -> AsyncApp:
     """A new mock app for `settings` (defaults: `Settings()`)."""
     settings = settings or Settings()
+    spec = read_spec(SPEC_PATH)
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: object) -> AsyncIterator[dict[str, Store]]:
-        db, store = open_store(settings)
+        db, store = open_store(settings, spec)
         try:
             yield {"store": store}
         finally:
@@ -50,7 +68,7 @@ def create_app(settings: Settings | None = None) -> AsyncApp:
     app = AsyncApp(
         __name__,
         lifespan=lifespan,
-        security_map=security_map(enabled=settings.auth, tokens=settings.tokens),
+        security_map=security_map(mode=settings.auth, tokens=settings.tokens),
         validator_map={"body": {"application/json": CollectingJSONBodyValidator}},
     )
     app.add_api(
@@ -60,8 +78,34 @@ def create_app(settings: Settings | None = None) -> AsyncApp:
         strict_validation=False,
         pythonic_params=False,
     )
+    # Middlewares added at one position run in the order added, the first outermost.
+    if settings.cors:
+        app.add_middleware(
+            CORSMiddleware,
+            position=MiddlewarePosition.BEFORE_EXCEPTION,
+            origins=settings.cors_origins,
+            methods=spec.methods(),
+            expose_headers=sorted(spec.response_headers()) + list(EXPOSED_HEADERS),
+        )
+    app.add_middleware(NoSniff, position=MiddlewarePosition.BEFORE_EXCEPTION)
+    app.add_middleware(
+        NetworkSteering,
+        position=MiddlewarePosition.BEFORE_EXCEPTION,
+        spec=spec,
+        latency_ms=settings.latency_ms,
+        seed=settings.seed,
+    )
     app.add_middleware(
         BodySizeLimit, position=MiddlewarePosition.BEFORE_SWAGGER, max_bytes=settings.max_body_bytes
+    )
+    app.add_middleware(RequestMediaType, position=MiddlewarePosition.BEFORE_SWAGGER)
+    app.add_middleware(
+        AnswerSteering,
+        position=MiddlewarePosition.BEFORE_VALIDATION,
+        spec=spec,
+        fail_rate=settings.fail_rate,
+        fail_status=settings.fail_status,
+        seed=settings.seed,
     )
     errors.register(app)
     return app

@@ -85,8 +85,12 @@ def problem(_request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
     if status >= 500:
         logger.error("server error: %r", exc)
         return _error(500, "An internal server error occurred.")
-    # Connexion appends the failing schema to parameter errors; the first line says it all.
-    message = str(exc.detail or exc.title or HTTPStatus(status).phrase).strip().splitlines()[0]
+    if status == 415:
+        # Connexion's own text quotes a Python list of the accepted types.
+        message = "The request body must be sent as application/json."
+    else:
+        # Connexion appends the failing schema to parameter errors; the first line says it all.
+        message = str(exc.detail or exc.title or HTTPStatus(status).phrase).strip().splitlines()[0]
     return _error(status, message, _protocol_headers(exc.headers))
 
 

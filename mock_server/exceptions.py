@@ -16,14 +16,15 @@ class RecordNotFound(DomainError):
     """No record of this resource has this id."""
 
     def __init__(self, entity: str, record_id: str) -> None:
-        super().__init__(f"{entity} {record_id!r} does not exist.")
+        # Yii2's own wording for a model that findModel() cannot load.
+        super().__init__(f"Object not found: {record_id}")
 
 
 class IdTaken(DomainError):
     """A client-chosen id is already used by another record."""
 
     def __init__(self, entity: str, record_id: str) -> None:
-        super().__init__(f"The id {record_id!r} is already taken by another {entity}.")
+        super().__init__(f'The id "{record_id}" is already taken by another {entity}.')
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,12 @@ class Problem:
 
     field: str
     message: str
+
+
+def label(field: str) -> str:
+    """A member's label as Yii2 generates attribute labels: `filter.validity_unit` -> "Validity Unit"."""
+    last = field.rsplit(".", 1)[-1]
+    return " ".join(word.capitalize() for word in last.replace("-", "_").split("_") if word)
 
 
 class InvalidRecord(DomainError):
@@ -55,7 +62,7 @@ class DeleteBlocked(DomainError):
 
     def __init__(self, entity: str, record_id: str, related: list[Related]) -> None:
         super().__init__(
-            f"{entity} {record_id!r} has {len(related)} related records; "
+            f'{entity} "{record_id}" has {len(related)} related records; '
             "delete them first or repeat the request with force=true."
         )
         self.related = related

@@ -84,6 +84,17 @@ def conditions_of(
     }
 
 
+def unalias_sort(sort: Any, aliases: Mapping[str, str]) -> Any:
+    """`sort` with an alias (`name`, `-name`) replaced by the field it stands for."""
+    if not isinstance(sort, str):
+        return sort
+    descending = sort.startswith("-")
+    field = aliases.get(sort[1:] if descending else sort)
+    if field is None:
+        return sort
+    return f"-{field}" if descending else field
+
+
 def sort_records(
     records: list[dict[str, Any]], sort: str | None, fields: Mapping[str, FieldKind], id_field: str
 ) -> list[dict[str, Any]]:

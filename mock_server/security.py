@@ -1,4 +1,6 @@
-"""Who may call the mock: any one of the spec's three schemes with a recognised token, or anyone.
+"""Who may call the mock: any one of the spec's three schemes with a recognised token (`on`), with
+any non-empty token (`any`: the tokens a front-end gets from the real identity provider), or anyone
+(`off`). Known tokens are compared in constant time.
 
 Connexion resolves a token-check function per scheme from `x-*InfoFunc` extensions; the contract
 is shared with real deployments and stays free of the mock's module names, so the handlers are
@@ -7,6 +9,7 @@ given the check directly through Connexion's `security_map`.
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import Callable, Collection
 from typing import Any
 
@@ -16,18 +19,34 @@ from connexion.security import (
     OAuthSecurityHandler,
 )
 
+from mock_server.settings import AuthMode
+
 TokenInfo = dict[str, Any]
 
 
-def security_map(*, enabled: bool, tokens: Collection[str]) -> dict[str, type]:
-    """Handler classes for Connexion: check `tokens`, or (disabled) let every request through."""
-    if not enabled:
+def _recognises(known: Collection[str]) -> Callable[[str], bool]:
+    encoded = [k.encode("utf-8", "surrogateescape") for k in known]
+
+    def recognised(token: str) -> bool:
+        candidate = token.encode("utf-8", "surrogateescape")
+        # Every known token is compared, so the time taken says nothing about which one is close.
+        matched = False
+        for key in encoded:
+            matched |= hmac.compare_digest(candidate, key)
+        return matched
+
+    return recognised
+
+
+def security_map(*, mode: AuthMode, tokens: Collection[str]) -> dict[str, type]:
+    """Handler classes for Connexion: check tokens as `mode` says, or let every request through."""
+    if mode == "off":
         return {"oauth2": _Open, "bearer": _Open, "apiKey": _Open}
-    known = frozenset(tokens)
+    recognised = _recognises(tokens) if mode == "on" else lambda token: bool(token.strip())
 
     def token_info(token: str) -> TokenInfo | None:
         # None makes Connexion answer 401 "Provided token is not valid".
-        return {"sub": "mock-user", "scope": ""} if token in known else None
+        return {"sub": "mock-user", "scope": ""} if recognised(token) else None
 
     class OAuth(OAuthSecurityHandler):  # type: ignore[misc]  # Connexion is untyped
         def get_tokeninfo_func(self, security_definition: dict[str, Any]) -> Callable[..., Any]:

@@ -9,6 +9,10 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal, get_args
+
+AuthMode = Literal["on", "off", "any"]
+"""on: a recognised token; any: any non-empty token (what a real identity provider issues); off: none."""
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
@@ -25,8 +29,19 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8080
     db_path: Path = Path("data/mock.json")
-    auth: bool = True
+    auth: AuthMode = "on"
     tokens: tuple[str, ...] = ("dev",)
+    cors: bool = True
+    """Answer browsers on other origins (preflights, `Access-Control-*` headers)."""
+    cors_origins: tuple[str, ...] = ("*",)
+    """The origins a browser may call from; `*` is every origin."""
+    latency_ms: tuple[int, int] = (0, 0)
+    """Every API answer waits a time drawn uniformly from this range (milliseconds)."""
+    fail_rate: float = 0.0
+    """The fraction of API requests answered `fail_status` instead, without touching state."""
+    fail_status: int = 500
+    seed: int | None = None
+    """Seeds latency and fail-rate draws, so that a run can be repeated; None: unseeded."""
     validate_responses: bool = False
     """Check every answer against the spec (the test suite turns it on); costs speed."""
     max_body_bytes: int = 1 << 20
@@ -46,14 +61,71 @@ class Settings:
         if (v := env.get(prefix + "DB")) is not None:
             values["db_path"] = Path(v)
         if (v := env.get(prefix + "AUTH")) is not None:
-            values["auth"] = _bool(prefix + "AUTH", v)
+            values["auth"] = parse_auth(v, prefix + "AUTH")
         if (v := env.get(prefix + "TOKENS")) is not None:
             values["tokens"] = tuple(t for t in (s.strip() for s in v.split(",")) if t)
+        if (v := env.get(prefix + "CORS")) is not None:
+            values["cors"] = _bool(prefix + "CORS", v)
+        if (v := env.get(prefix + "CORS_ORIGINS")) is not None:
+            values["cors_origins"] = tuple(o for o in (s.strip() for s in v.split(",")) if o)
+        if (v := env.get(prefix + "LATENCY")) is not None:
+            values["latency_ms"] = parse_latency(v, prefix + "LATENCY")
+        if (v := env.get(prefix + "FAIL_RATE")) is not None:
+            values["fail_rate"], values["fail_status"] = parse_fail_rate(v, prefix + "FAIL_RATE")
+        if (v := env.get(prefix + "SEED")) is not None:
+            values["seed"] = _int(prefix + "SEED", v)
         if (v := env.get(prefix + "VALIDATE_RESPONSES")) is not None:
             values["validate_responses"] = _bool(prefix + "VALIDATE_RESPONSES", v)
         if (v := env.get(prefix + "LOG_LEVEL")) is not None:
             values["log_level"] = v.lower()
         return cls(**values)  # type: ignore[arg-type]
+
+
+MAX_DELAY_MS = 60_000
+"""The longest wait a latency setting or a `Prefer: delay` may ask for."""
+
+
+def parse_auth(value: str, name: str = "--auth") -> AuthMode:
+    """on, off or any (and the usual spellings of on and off)."""
+    lowered = value.strip().lower()
+    if lowered in get_args(AuthMode):
+        return lowered  # type: ignore[return-value]
+    if lowered in _TRUE | _FALSE:
+        return "on" if lowered in _TRUE else "off"
+    raise SettingsError(f"{name} must be on, off or any, not {value!r}")
+
+
+def parse_latency(value: str, name: str = "--latency") -> tuple[int, int]:
+    """`MS` or `MIN-MAX` milliseconds, each from 0 to `MAX_DELAY_MS`."""
+    low, sep, high = value.strip().partition("-")
+    try:
+        bounds = (int(low), int(high) if sep else int(low))
+    except ValueError:
+        raise SettingsError(
+            f"{name} must be MS or MIN-MAX in milliseconds, not {value!r}"
+        ) from None
+    if not 0 <= bounds[0] <= bounds[1] <= MAX_DELAY_MS:
+        raise SettingsError(
+            f"{name} must satisfy 0 <= MIN <= MAX <= {MAX_DELAY_MS} milliseconds, not {value!r}"
+        )
+    return bounds
+
+
+def parse_fail_rate(value: str, name: str = "--fail-rate") -> tuple[float, int]:
+    """`P` or `P:STATUS`: a fraction from 0 to 1 and an error status (default 500)."""
+    rate, sep, status = value.strip().partition(":")
+    try:
+        fraction = float(rate)
+        code = int(status) if sep else 500
+    except ValueError:
+        raise SettingsError(
+            f"{name} must be P or P:STATUS (such as 0.1:503), not {value!r}"
+        ) from None
+    if not 0.0 <= fraction <= 1.0:
+        raise SettingsError(f"{name}: the fraction must be from 0 to 1, not {rate!r}")
+    if not 400 <= code <= 599:
+        raise SettingsError(f"{name}: the status must be an error status (400-599), not {code}")
+    return fraction, code
 
 
 def _int(name: str, value: str) -> int:

@@ -9,6 +9,7 @@ one transaction so that a change is applied whole or not at all.
 from __future__ import annotations
 
 import dataclasses
+import re
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
@@ -21,6 +22,7 @@ from mock_server.exceptions import (
     Problem,
     RecordNotFound,
     Related,
+    label,
 )
 from mock_server.resources import (
     ACTION_SESSION,
@@ -37,8 +39,11 @@ from mock_server.storage import Database, Record
 class Store:
     """The mock's state and rules. Plain dicts in and out; thread-safe through the database lock."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(
+        self, db: Database, *, sort_aliases: Mapping[str, Mapping[str, str]] | None = None
+    ) -> None:
         self._db = db
+        self._sort_aliases = {name: dict(a) for name, a in (sort_aliases or {}).items()}
         self._answerers: dict[str, Callable[[Record], dict[str, Any]]] = {
             ACTION_SESSION.name: self._answer_session,
             ACTION_SESSION_SUBSCRIPTION.name: self._answer_plain(ACTION_SESSION_SUBSCRIPTION.name),
@@ -55,7 +60,7 @@ class Store:
         resource = RESOURCES[name]
         fields = resource.fields
         conditions = query.conditions_of(search.get("filter"), fields)
-        sort = search.get("sort")
+        sort = query.unalias_sort(search.get("sort"), self._sort_aliases.get(name, {}))
         sort_field = sort[1:] if isinstance(sort, str) and sort.startswith("-") else sort
         # Computing joined and counted fields for every record is what makes an index slow on a
         # large table; when neither the filter nor the sort needs them, work on the stored
@@ -154,8 +159,8 @@ class Store:
         for field, table in resource.references.items():
             value = record.get(field)
             if isinstance(value, str) and not self._db.contains(table, value):
-                target = "action" if table == ACTION_TABLE else RESOURCES[table].entity
-                problems.append(Problem(field, f"{target} {value!r} does not exist."))
+                target = "Action" if table == ACTION_TABLE else _words(RESOURCES[table].entity)
+                problems.append(Problem(field, f'{target} "{value}" does not exist.'))
         if resource.ordered_pair is not None:
             first, second = resource.ordered_pair
             try:
@@ -165,7 +170,9 @@ class Store:
                 pass  # the spec's format check reports malformed dates
             else:
                 if ends < begins:
-                    problems.append(Problem(second, f"{second} must not be earlier than {first}."))
+                    problems.append(
+                        Problem(second, f"{label(second)} must be no earlier than {label(first)}.")
+                    )
         return problems
 
     def _related(self, resource: Resource, record_id: str) -> list[Related]:
@@ -214,6 +221,11 @@ class Store:
         answer["action_id"] = session.get("action_id")
         answer.update(self._action_fields(session.get("action_id")))
         return answer
+
+
+def _words(entity: str) -> str:
+    """`ActionSession` -> "Action Session", as a message shows an entity to a person."""
+    return re.sub(r"(?<=[a-z])(?=[A-Z])", " ", entity)
 
 
 def _writable(resource: Resource, body: Mapping[str, Any], *, include_id: bool) -> dict[str, Any]:

@@ -21,7 +21,7 @@ from connexion.validators import JSONRequestBodyValidator
 from jsonschema import FormatChecker, ValidationError
 from starlette.types import Receive, Scope
 
-from mock_server.exceptions import InvalidRecord, Problem
+from mock_server.exceptions import InvalidRecord, Problem, label
 
 # Draft 4's checker knows no `date`; the spec uses it for calendar days.
 _FORMATS = FormatChecker(["date", "date-time"])
@@ -110,7 +110,7 @@ def _problems(errors: Iterable[ValidationError]) -> list[Problem]:
                 if name not in error.instance:
                     field = f"{path}.{name}" if path else name
                     problems.setdefault(
-                        (field, "required"), Problem(field, f"{field} cannot be blank.")
+                        (field, "required"), Problem(field, f"{label(field)} cannot be blank.")
                     )
             continue
         field = path or "body"
@@ -118,7 +118,33 @@ def _problems(errors: Iterable[ValidationError]) -> list[Problem]:
     return list(problems.values())
 
 
+_TYPE_NAMES = {
+    "string": "a string",
+    "integer": "an integer",
+    "number": "a number",
+    "object": "an object",
+    "array": "an array",
+}
+
+
 def _message(field: str, error: ValidationError) -> str:
-    if error.validator == "anyOf":
-        return f"{field} has an invalid value: {error.instance!r}."
-    return f"{field}: {error.message}"
+    """The sentence Yii2's validator of the same kind would write; shown to people beside a field."""
+    name = label(field)
+    kind, expected = error.validator, error.validator_value
+    if error.instance is None and kind in ("type", "enum", "anyOf", "oneOf"):
+        return f"{name} cannot be blank."
+    if kind == "type" and expected == "boolean":
+        return f'{name} must be either "true" or "false".'
+    if kind == "type" and isinstance(expected, str) and expected in _TYPE_NAMES:
+        return f"{name} must be {_TYPE_NAMES[expected]}."
+    if kind == "minimum":
+        return f"{name} must be no less than {expected}."
+    if kind == "maximum":
+        return f"{name} must be no greater than {expected}."
+    if kind == "minLength":
+        return f"{name} should contain at least {expected} characters."
+    if kind == "maxLength":
+        return f"{name} should contain at most {expected} characters."
+    if kind == "format":
+        return f"The format of {name} is invalid."
+    return f"{name} is invalid."

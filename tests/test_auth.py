@@ -73,7 +73,7 @@ def test_configured_tokens_replace_the_default(start_mock: Callable[..., Running
 
 
 def test_auth_off_lets_every_request_through(start_mock: Callable[..., RunningMock]) -> None:
-    mock = start_mock(auth=False)
+    mock = start_mock(auth="off")
     with mock.client(auth=False) as client:
         assert client.get("/v2/action-session/view/sess-1").status_code == 200
         assert (

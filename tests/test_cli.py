@@ -18,14 +18,14 @@ def test_flags_override_the_environment_which_overrides_the_defaults() -> None:
             "ACTIONSESSION_MOCK_AUTH": "off",
         }
     )
-    assert (base.port, base.tokens, base.auth, base.host) == (9000, ("a", "b"), False, "127.0.0.1")
+    assert (base.port, base.tokens, base.auth, base.host) == (9000, ("a", "b"), "off", "127.0.0.1")
     settings = settings_from_args(
         ["--port", "9100", "--token", "x", "--token", "y", "--auth", "on", "--db", "d.json"], base
     )
     assert (settings.port, settings.tokens, settings.auth, settings.db_path) == (
         9100,
         ("x", "y"),
-        True,
+        "on",
         Path("d.json"),
     )
 
@@ -37,7 +37,7 @@ def test_defaults_match_the_readme() -> None:
         "127.0.0.1",
         8080,
         ("dev",),
-        True,
+        "on",
     )
     assert settings.max_body_bytes == 1 << 20
 

@@ -128,13 +128,23 @@ def test_sort_ascending_and_descending_with_nulls_first_ascending(
 
 def test_sort_compares_strings_case_insensitively(ro_client: httpx.Client) -> None:
     names = [r["action_name"] for r in _all(ro_client, sort="action_name")]
-    assert "first aid course" in names
+    assert "safety workshop" in names
     assert names == sorted(names, key=str.casefold)
     assert names != sorted(names)
 
 
 def test_an_unknown_sort_field_is_ignored(ro_client: httpx.Client) -> None:
-    assert _all(ro_client, sort="name") == _all(ro_client)
+    assert _all(ro_client, sort="no_such_field") == _all(ro_client)
+    assert _all(ro_client, sort="-no_such_field") == _all(ro_client)
+
+
+@pytest.mark.parametrize("direction", ["", "-"])
+def test_sort_name_is_the_declared_alias_of_action_name(
+    ro_client: httpx.Client, direction: str
+) -> None:
+    by_alias = _all(ro_client, sort=f"{direction}name")
+    assert by_alias == _all(ro_client, sort=f"{direction}action_name")
+    assert by_alias != _all(ro_client)
     assert _all(ro_client, sort="-no_such_field") == _all(ro_client)
 
 
