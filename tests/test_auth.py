@@ -82,3 +82,19 @@ def test_auth_off_lets_every_request_through(start_mock: Callable[..., RunningMo
             ).status_code
             == 200
         )
+
+
+def test_auth_any_accepts_any_token_the_identity_provider_could_issue_but_not_none(
+    start_mock: Callable[..., RunningMock],
+) -> None:
+    mock = start_mock(auth="any")
+    view = "/v2/action-session/view/sess-1"
+    jwt = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhbm5hIn0.c2lnbmF0dXJl"
+    with mock.client(auth=False) as client:
+        bearer = client.get(view, headers={"Authorization": f"Bearer {jwt}"})
+        assert bearer.status_code == 200
+        assert bearer.json()["action_session_id"] == "sess-1"
+        assert client.get(view, params={"access-token": "whatever"}).status_code == 200
+        _assert_401(client.get(view))
+        _assert_401(client.get(view, headers={"Authorization": "Bearer"}))
+        _assert_401(client.get(view, params={"access-token": ""}))

@@ -139,3 +139,60 @@ def test_422_lists_schema_and_reference_problems_together(ro_client: httpx.Clien
         ro_client.get("/v2/action-session-date/view/sdate-1").json()["date_end"]
         == "2024-01-10T17:00:00Z"
     )
+
+
+def test_422_messages_are_plain_sentences_for_people(ro_client: httpx.Client) -> None:
+    response = ro_client.post(
+        "/v2/action-session/create",
+        json={
+            "action_id": "act-404",
+            "tenant_id": "ten-1",
+            "validity_unit": "WEEK",
+            "validity": -1,
+            "data": 5,
+            "manager": 3,
+            "subtenant_id": None,
+        },
+    )
+    assert response.status_code == 422
+    assert response.json() == [
+        {"field": "data", "message": "Data must be an object."},
+        {"field": "manager", "message": "Manager must be a string."},
+        {"field": "subtenant_id", "message": "Subtenant Id cannot be blank."},
+        {"field": "validity", "message": "Validity must be no less than 0."},
+        {"field": "validity_unit", "message": "Validity Unit is invalid."},
+        {"field": "action_id", "message": 'Action "act-404" does not exist.'},
+    ]
+
+
+def test_index_422_messages_name_the_member_without_python_reprs(ro_client: httpx.Client) -> None:
+    response = ro_client.post(
+        "/v2/action-session/index",
+        json={"filter": {"validity_unit": "WEEK", "date_begin": "AAA"}, "per-page": 0, "page": "x"},
+    )
+    assert response.status_code == 422
+    assert response.json() == [
+        {"field": "filter.date_begin", "message": "Date Begin is invalid."},
+        {"field": "filter.validity_unit", "message": "Validity Unit is invalid."},
+        {"field": "page", "message": "Page must be an integer."},
+        {"field": "per-page", "message": "Per Page must be no less than 1."},
+    ]
+    for problem in response.json():
+        assert "None" not in problem["message"] and "[" not in problem["message"]
+
+
+def test_a_day_ending_before_it_begins_says_so_in_words(client: httpx.Client) -> None:
+    response = client.post(
+        "/v2/action-session-date/create",
+        json={
+            "action_session_id": "sess-2",
+            "subtenant_id": "sub-2",
+            "tenant_id": "ten-1",
+            "date_begin": "2024-01-02T09:00:00Z",
+            "date_end": "2024-01-01T17:00:00Z",
+        },
+    )
+    assert response.status_code == 422
+    assert response.json() == [
+        {"field": "date_end", "message": "Date End must be no earlier than Date Begin."}
+    ]
