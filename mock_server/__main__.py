@@ -17,6 +17,7 @@ from mock_server.settings import (
     parse_auth,
     parse_fail_rate,
     parse_latency,
+    read_token_file,
 )
 
 logger = logging.getLogger("mock_server")
@@ -52,6 +53,21 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         default=None,
         help="check every answer against the spec (slower; for development)",
+    )
+    parser.add_argument(
+        "--token-file",
+        type=Path,
+        metavar="PATH",
+        help="read the recognised tokens from a file, one a line, so that they stay out of "
+        "the process list and shell history",
+    )
+    parser.add_argument(
+        "--allowed-host",
+        action="append",
+        dest="allowed_hosts",
+        metavar="NAME",
+        help="a Host name to answer to beside the loopback ones (a defence against DNS "
+        "rebinding); repeat for several; * for any",
     )
     parser.add_argument(
         "--cors-origin",
@@ -99,6 +115,7 @@ def settings_from_args(argv: Sequence[str] | None, base: Settings) -> Settings:
     try:
         fail = None if args.fail_rate is None else parse_fail_rate(args.fail_rate)
         latency = None if args.latency is None else parse_latency(args.latency)
+        file_tokens = None if args.token_file is None else read_token_file(args.token_file)
     except SettingsError as exc:
         parser.error(str(exc))
     overrides = {
@@ -106,7 +123,8 @@ def settings_from_args(argv: Sequence[str] | None, base: Settings) -> Settings:
         "port": args.port,
         "db_path": args.db,
         "auth": None if args.auth is None else parse_auth(args.auth),
-        "tokens": tuple(args.tokens) if args.tokens else None,
+        "tokens": tuple(args.tokens) if args.tokens else file_tokens,
+        "allowed_hosts": tuple(args.allowed_hosts) if args.allowed_hosts else None,
         "cors": args.cors,
         "cors_origins": tuple(args.cors_origins) if args.cors_origins else None,
         "latency_ms": latency,
@@ -133,6 +151,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     from mock_server.app import create_app, open_store
     from mock_server.banner import banner
+    from mock_server.logs import mask_server_logs
     from mock_server.resources import ACTION_TABLE
     from mock_server.storage import StorageError
     from openapi import SPEC_PATH
@@ -168,8 +187,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         log_level=settings.log_level,
         access_log=settings.access_log,
     )
-    AnnouncingServer(config).run()
-    return 0
+    # uvicorn configures its loggers in Config(); the filter goes on after that.
+    mask_server_logs()
+    server = AnnouncingServer(config)
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        pass  # Ctrl-C: uvicorn has shut down cleanly and re-raised the signal
+    # Not started: uvicorn has logged why (the port is taken, say).
+    return 0 if server.started else 1
 
 
 if __name__ == "__main__":

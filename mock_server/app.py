@@ -3,7 +3,7 @@
 Nothing happens at import time; `create_app(settings)` builds a new, independent app each call,
 and the database is opened in the app's lifespan and closed (compacted) when it ends.
 
-The request path, outermost first: CORS (so that every answer, errors included, reaches a page on
+The request path, outermost first: the Host check, CORS (so that every answer, errors included, reaches a page on
 another origin), nosniff, network steering (latency, delays, faults), Connexion's error boundary,
 body size and media type, routing, security, answer steering (forced statuses, failures),
 validation, the handlers.
@@ -20,8 +20,10 @@ from connexion.middleware import MiddlewarePosition
 from connexion.resolver import RelativeResolver
 
 from mock_server import errors
+from mock_server.banner import is_loopback
 from mock_server.cors import CORSMiddleware
 from mock_server.default_data import default_data
+from mock_server.hosts import LOOPBACK_NAMES, AllowedHosts
 from mock_server.limits import BodySizeLimit
 from mock_server.media import NoSniff, RequestMediaType
 from mock_server.resources import ID_FIELDS, RESOURCES
@@ -79,6 +81,12 @@ def create_app(settings: Settings | None = None) -> AsyncApp:
         pythonic_params=False,
     )
     # Middlewares added at one position run in the order added, the first outermost.
+    if is_loopback(settings.host) or settings.allowed_hosts:
+        app.add_middleware(
+            AllowedHosts,
+            position=MiddlewarePosition.BEFORE_EXCEPTION,
+            names=(*LOOPBACK_NAMES, settings.host, *settings.allowed_hosts),
+        )
     if settings.cors:
         app.add_middleware(
             CORSMiddleware,

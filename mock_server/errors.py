@@ -18,6 +18,7 @@ from connexion import AsyncApp
 from connexion.exceptions import ProblemException
 from connexion.lifecycle import ConnexionRequest, ConnexionResponse
 from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect
 
 from mock_server.exceptions import (
     DeleteBlocked,
@@ -104,6 +105,12 @@ def http_exception(_request: ConnexionRequest, exc: Exception) -> ConnexionRespo
     return _error(status, message, _protocol_headers(exc.headers))
 
 
+def client_gone(_request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
+    # A client that hangs up mid-body is the client's business: one line, no traceback.
+    logger.info("the client disconnected before sending the whole request body")
+    return _error(400, "The client disconnected before sending the whole request body.")
+
+
 def unexpected(_request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
     logger.error("unexpected error", exc_info=exc)
     return _error(500, "An internal server error occurred.")
@@ -114,4 +121,5 @@ def register(app: AsyncApp) -> None:
     app.add_error_handler(DomainError, domain_error)
     app.add_error_handler(ProblemException, problem)
     app.add_error_handler(HTTPException, http_exception)
+    app.add_error_handler(ClientDisconnect, client_gone)
     app.add_error_handler(Exception, unexpected)

@@ -42,6 +42,8 @@ class Settings:
     fail_status: int = 500
     seed: int | None = None
     """Seeds latency and fail-rate draws, so that a run can be repeated; None: unseeded."""
+    allowed_hosts: tuple[str, ...] = ()
+    """`Host` names answered beside the loopback ones (`*`: any); see `mock_server.hosts`."""
     validate_responses: bool = False
     """Check every answer against the spec (the test suite turns it on); costs speed."""
     max_body_bytes: int = 1 << 20
@@ -72,6 +74,10 @@ class Settings:
             values["latency_ms"] = parse_latency(v, prefix + "LATENCY")
         if (v := env.get(prefix + "FAIL_RATE")) is not None:
             values["fail_rate"], values["fail_status"] = parse_fail_rate(v, prefix + "FAIL_RATE")
+        if (v := env.get(prefix + "ALLOWED_HOSTS")) is not None:
+            values["allowed_hosts"] = tuple(h for h in (s.strip() for s in v.split(",")) if h)
+        if (v := env.get(prefix + "TOKEN_FILE")) is not None:
+            values["tokens"] = read_token_file(Path(v), prefix + "TOKEN_FILE")
         if (v := env.get(prefix + "SEED")) is not None:
             values["seed"] = _int(prefix + "SEED", v)
         if (v := env.get(prefix + "VALIDATE_RESPONSES")) is not None:
@@ -83,6 +89,18 @@ class Settings:
 
 MAX_DELAY_MS = 60_000
 """The longest wait a latency setting or a `Prefer: delay` may ask for."""
+
+
+def read_token_file(path: Path, name: str = "--token-file") -> tuple[str, ...]:
+    """The tokens in a file, one a line (blank lines and `#` comments skipped)."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SettingsError(f"{name}: cannot read {path}: {exc}") from None
+    tokens = tuple(t for t in (line.strip() for line in lines) if t and not t.startswith("#"))
+    if not tokens:
+        raise SettingsError(f"{name}: {path} holds no token")
+    return tokens
 
 
 def parse_auth(value: str, name: str = "--auth") -> AuthMode:
