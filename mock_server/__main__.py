@@ -17,6 +17,7 @@ from mock_server.settings import (
     parse_auth,
     parse_fail_rate,
     parse_latency,
+    parse_seconds,
     read_token_file,
 )
 
@@ -97,6 +98,15 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--seed", type=int, help="seed the --latency and --fail-rate draws, to repeat a run"
     )
+    limits = parser.add_argument_group("connection limits")
+    for flag, default in (("--header-timeout", 10), ("--body-timeout", 30), ("--idle-timeout", 5)):
+        limits.add_argument(flag, metavar="SECONDS", help=f"(default {default})")
+    limits.add_argument(
+        "--max-connections",
+        type=int,
+        metavar="N",
+        help="open connections beyond N are answered 503 and closed (default 500)",
+    )
     parser.add_argument("--log-level", choices=("critical", "error", "warning", "info", "debug"))
     parser.add_argument(
         "--no-access-log",
@@ -116,6 +126,16 @@ def settings_from_args(argv: Sequence[str] | None, base: Settings) -> Settings:
         fail = None if args.fail_rate is None else parse_fail_rate(args.fail_rate)
         latency = None if args.latency is None else parse_latency(args.latency)
         file_tokens = None if args.token_file is None else read_token_file(args.token_file)
+        timeouts = {
+            key: None if getattr(args, key) is None else parse_seconds(getattr(args, key), flag)
+            for key, flag in (
+                ("header_timeout", "--header-timeout"),
+                ("body_timeout", "--body-timeout"),
+                ("idle_timeout", "--idle-timeout"),
+            )
+        }
+        if args.max_connections is not None and args.max_connections < 1:
+            raise SettingsError("--max-connections must be at least 1")
     except SettingsError as exc:
         parser.error(str(exc))
     overrides = {
@@ -131,6 +151,8 @@ def settings_from_args(argv: Sequence[str] | None, base: Settings) -> Settings:
         "fail_rate": None if fail is None else fail[0],
         "fail_status": None if fail is None else fail[1],
         "seed": args.seed,
+        **timeouts,
+        "max_connections": args.max_connections,
         "validate_responses": args.validate_responses,
         "log_level": args.log_level,
         "access_log": args.access_log,
@@ -151,6 +173,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     from mock_server.app import create_app, open_store
     from mock_server.banner import banner
+    from mock_server.connections import guarded_protocol
     from mock_server.logs import mask_server_logs
     from mock_server.resources import ACTION_TABLE
     from mock_server.storage import StorageError
@@ -186,6 +209,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         port=settings.port,
         log_level=settings.log_level,
         access_log=settings.access_log,
+        http=guarded_protocol(
+            header_timeout=settings.header_timeout,
+            body_timeout=settings.body_timeout,
+            max_connections=settings.max_connections,
+        ),
+        timeout_keep_alive=settings.idle_timeout,  # type: ignore[arg-type]  # a float works
     )
     # uvicorn configures its loggers in Config(); the filter goes on after that.
     mask_server_logs()

@@ -42,6 +42,14 @@ class Settings:
     fail_status: int = 500
     seed: int | None = None
     """Seeds latency and fail-rate draws, so that a run can be repeated; None: unseeded."""
+    header_timeout: float = 10.0
+    """Seconds a client has to send a request's headers (from connecting, or from its first byte)."""
+    body_timeout: float = 30.0
+    """Seconds a client has to send a request's body once its headers are in."""
+    idle_timeout: float = 5.0
+    """Seconds an idle keep-alive connection stays open."""
+    max_connections: int = 500
+    """Open connections beyond this are answered 503 and closed (well below a 1,024 file limit)."""
     allowed_hosts: tuple[str, ...] = ()
     """`Host` names answered beside the loopback ones (`*`: any); see `mock_server.hosts`."""
     validate_responses: bool = False
@@ -74,6 +82,15 @@ class Settings:
             values["latency_ms"] = parse_latency(v, prefix + "LATENCY")
         if (v := env.get(prefix + "FAIL_RATE")) is not None:
             values["fail_rate"], values["fail_status"] = parse_fail_rate(v, prefix + "FAIL_RATE")
+        for key, name in (
+            ("header_timeout", "HEADER_TIMEOUT"),
+            ("body_timeout", "BODY_TIMEOUT"),
+            ("idle_timeout", "IDLE_TIMEOUT"),
+        ):
+            if (v := env.get(prefix + name)) is not None:
+                values[key] = parse_seconds(v, prefix + name)
+        if (v := env.get(prefix + "MAX_CONNECTIONS")) is not None:
+            values["max_connections"] = _int(prefix + "MAX_CONNECTIONS", v)
         if (v := env.get(prefix + "ALLOWED_HOSTS")) is not None:
             values["allowed_hosts"] = tuple(h for h in (s.strip() for s in v.split(",")) if h)
         if (v := env.get(prefix + "TOKEN_FILE")) is not None:
@@ -101,6 +118,17 @@ def read_token_file(path: Path, name: str = "--token-file") -> tuple[str, ...]:
     if not tokens:
         raise SettingsError(f"{name}: {path} holds no token")
     return tokens
+
+
+def parse_seconds(value: str, name: str) -> float:
+    """A positive number of seconds."""
+    try:
+        seconds = float(value)
+    except ValueError:
+        raise SettingsError(f"{name} must be a number of seconds, not {value!r}") from None
+    if not seconds > 0:
+        raise SettingsError(f"{name} must be more than 0 seconds, not {value!r}")
+    return seconds
 
 
 def parse_auth(value: str, name: str = "--auth") -> AuthMode:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -119,8 +120,6 @@ def test_an_empty_token_file_is_a_one_line_error(tmp_path: Path) -> None:
 
 
 def test_a_client_that_hangs_up_mid_body_is_one_log_line_not_a_traceback(tmp_path: Path) -> None:
-    import socket
-
     process, base, log = _serve(tmp_path)
     try:
         port = int(base.rsplit(":", 1)[1])
@@ -139,3 +138,79 @@ def test_a_client_that_hangs_up_mid_body_is_one_log_line_not_a_traceback(tmp_pat
     text = log.read_text()
     assert "the client disconnected before sending the whole request body" in text
     assert "Traceback" not in text
+
+
+def _open_fds(pid: int) -> int:
+    return len(list(Path(f"/proc/{pid}/fd").iterdir()))
+
+
+def _closed_within(sock: socket.socket, seconds: float) -> float | None:
+    """Seconds until the server closed `sock` (recv returned nothing), or None if it did not."""
+    sock.settimeout(seconds)
+    started = time.monotonic()
+    try:
+        while sock.recv(4096):
+            pass
+    except TimeoutError:
+        return None
+    except ConnectionResetError:
+        pass
+    return time.monotonic() - started
+
+
+def test_slow_or_silent_clients_are_disconnected_at_their_deadlines(tmp_path: Path) -> None:
+    process, base, log = _serve(tmp_path, "--header-timeout", "1", "--body-timeout", "1")
+    port = int(base.rsplit(":", 1)[1])
+    try:
+        baseline = _open_fds(process.pid)
+        silent = [socket.create_connection(("127.0.0.1", port)) for _ in range(40)]
+        slowloris = socket.create_connection(("127.0.0.1", port))
+        slowloris.sendall(b"GET /v2/action-session/view/sess-1 HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+        slow_body = socket.create_connection(("127.0.0.1", port))
+        slow_body.sendall(
+            b"POST /v2/action-session/index HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            b"Authorization: Bearer dev\r\nContent-Type: application/json\r\n"
+            b'Content-Length: 100\r\n\r\n{"per'
+        )
+        time.sleep(0.3)
+        assert _open_fds(process.pid) >= baseline + 40
+        # A well-behaved client is served meanwhile.
+        assert httpx.get(f"{base}{VIEW}", headers=AUTH).status_code == 200
+        for sock in [slowloris, slow_body, *silent]:
+            waited = _closed_within(sock, 5)
+            assert waited is not None and waited < 3, "the server kept a slow connection open"
+            sock.close()
+        assert _open_fds(process.pid) <= baseline + 2
+        assert httpx.get(f"{base}{VIEW}", headers=AUTH).status_code == 200
+    finally:
+        _stop(process)
+    text = log.read_text()
+    assert "closed a connection that sent no complete request headers within 1 s" in text
+    assert "closed a connection that sent no complete request body within 1 s" in text
+    assert "Traceback" not in text
+
+
+def test_connections_beyond_the_bound_get_the_api_503_and_later_ones_are_served(
+    tmp_path: Path,
+) -> None:
+    process, base, _log = _serve(tmp_path, "--max-connections", "5", "--header-timeout", "30")
+    port = int(base.rsplit(":", 1)[1])
+    try:
+        held = [socket.create_connection(("127.0.0.1", port)) for _ in range(5)]
+        time.sleep(0.2)
+        with httpx.Client() as client:
+            refused = client.get(f"{base}{VIEW}", headers=AUTH)
+        assert refused.status_code == 503
+        assert refused.headers["Retry-After"] == "1"
+        assert refused.json() == {
+            "name": "Service Unavailable",
+            "message": "The server has too many open connections; retry in a moment.",
+            "code": 0,
+            "status": 503,
+        }
+        for sock in held:
+            sock.close()
+        time.sleep(0.2)
+        assert httpx.get(f"{base}{VIEW}", headers=AUTH).status_code == 200
+    finally:
+        _stop(process)
