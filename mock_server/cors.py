@@ -10,13 +10,12 @@ response headers a script may read. Starlette's `CORSMiddleware` answers preflig
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from mock_server.errors import error_body
+from mock_server.errors import send_error
 
 PREFLIGHT_MAX_AGE = 600
 """Seconds a browser may reuse a preflight; short, so that a restart with other flags shows soon."""
@@ -80,32 +79,18 @@ class CORSMiddleware:
                 f"The origin {origin} may not call this mock; start it with "
                 f"--cors-origin {origin} (or leave --cors-origin out to allow every origin)."
             )
-            body = json.dumps(error_body(403, message)).encode()
-            await _answer(send, 403, body, [(b"content-type", b"application/json")])
+            await send_error(send, 403, message)
             return
         requested = headers.get("access-control-request-headers", "").strip()
         allow_headers = requested or ", ".join(DEFAULT_ALLOWED_HEADERS)
-        await _answer(
-            send,
-            204,
-            b"",
-            [
-                (b"access-control-allow-origin", origin.encode("latin-1")),
-                (b"access-control-allow-credentials", b"true"),
-                (b"access-control-allow-methods", self.methods.encode()),
-                (b"access-control-allow-headers", allow_headers.encode("latin-1")),
-                (b"access-control-max-age", str(PREFLIGHT_MAX_AGE).encode()),
-                (
-                    b"vary",
-                    b"Origin, Access-Control-Request-Method, Access-Control-Request-Headers",
-                ),
-            ],
-        )
-
-
-async def _answer(send: Send, status: int, body: bytes, headers: list[tuple[bytes, bytes]]) -> None:
-    raw = [*headers]
-    if status != 204:
-        raw.append((b"content-length", str(len(body)).encode()))
-    await send({"type": "http.response.start", "status": status, "headers": raw})
-    await send({"type": "http.response.body", "body": body})
+        answer = {
+            "access-control-allow-origin": origin,
+            "access-control-allow-credentials": "true",
+            "access-control-allow-methods": self.methods,
+            "access-control-allow-headers": allow_headers,
+            "access-control-max-age": str(PREFLIGHT_MAX_AGE),
+            "vary": "Origin, Access-Control-Request-Method, Access-Control-Request-Headers",
+        }
+        raw = [(k.encode(), v.encode("latin-1")) for k, v in answer.items()]
+        await send({"type": "http.response.start", "status": 204, "headers": raw})
+        await send({"type": "http.response.body", "body": b""})

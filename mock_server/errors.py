@@ -2,7 +2,7 @@
 
 Domain exceptions, Connexion's problems and Starlette's HTTP exceptions (404 for an unknown path,
 405 for a method the path does not serve, 415, 401 from the security layer) are all reshaped here
-into the brief's Yii2 bodies: `{name, message, code, status}`, with `related` on a blocked delete
+into the brief's Yii2 bodies (middlewares that answer before Connexion use `send_error`): `{name, message, code, status}`, with `related` on a blocked delete
 and a `[{field, message}]` list for 422. Protocol headers (`Allow`, `WWW-Authenticate`) survive.
 """
 
@@ -19,6 +19,7 @@ from connexion.exceptions import ProblemException
 from connexion.lifecycle import ConnexionRequest, ConnexionResponse
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect
+from starlette.types import Send
 
 from mock_server.exceptions import (
     DeleteBlocked,
@@ -65,6 +66,24 @@ def _error(
 def _protocol_headers(headers: Mapping[str, str] | None) -> dict[str, str]:
     keep = {"allow", "www-authenticate"}
     return {k: v for k, v in (headers or {}).items() if k.lower() in keep}
+
+
+async def send_json(
+    send: Send, status: int, body: Any, headers: Mapping[str, str] | None = None
+) -> None:
+    """Answer `body` as JSON straight through ASGI: for middlewares outside Connexion's handlers."""
+    payload = json.dumps(body).encode()
+    raw = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in (headers or {}).items()]
+    raw += [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": raw})
+    await send({"type": "http.response.body", "body": payload})
+
+
+async def send_error(
+    send: Send, status: int, message: str, headers: Mapping[str, str] | None = None
+) -> None:
+    """The Yii2 error object for `status`, answered straight through ASGI."""
+    await send_json(send, status, error_body(status, message), headers)
 
 
 def domain_error(_request: ConnexionRequest, exc: Exception) -> ConnexionResponse:

@@ -9,13 +9,12 @@ reachable by anyone there anyway, and answers every name unless `--allowed-host`
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from mock_server.errors import error_body
+from mock_server.errors import send_error
 
 LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
 
@@ -56,15 +55,4 @@ class AllowedHosts:
             f"This mock does not answer to the host name {name or '(none)'}; "
             f"start it with --allowed-host {name or 'NAME'} to allow it."
         )
-        body = json.dumps(error_body(400, message)).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 400,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+        await send_error(send, 400, message)

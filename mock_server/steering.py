@@ -21,12 +21,10 @@ Two layers, because they sit at two depths of the request path:
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import random
 import socket
 import struct
-from collections.abc import Mapping
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
@@ -37,7 +35,7 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mock_server import query
-from mock_server.errors import error_body
+from mock_server.errors import error_body, send_json
 from mock_server.settings import MAX_DELAY_MS
 from openapi.model import Operation, Response, Spec
 
@@ -302,15 +300,7 @@ async def _send_forced(
     body, headers = _body_and_headers(status, response, name)
     if applied is not None:
         headers[PREFERENCE_APPLIED] = applied
-    await _send_json(send, status, body, headers)
-
-
-async def _send_json(send: Send, status: int, body: Any, headers: Mapping[str, str]) -> None:
-    payload = json.dumps(body).encode()
-    raw = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
-    raw += [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]
-    await send({"type": "http.response.start", "status": status, "headers": raw})
-    await send({"type": "http.response.body", "body": payload})
+    await send_json(send, status, body, headers)
 
 
 def _earned(
@@ -343,6 +333,6 @@ def _earned(
             if k.lower() not in (b"content-length", b"content-type")
             and k.decode("latin-1").lower() not in {h.lower() for h in headers}
         }
-        await _send_json(send, status, body, {**kept, **headers, PREFERENCE_APPLIED: applied})
+        await send_json(send, status, body, {**kept, **headers, PREFERENCE_APPLIED: applied})
 
     return send_earned
