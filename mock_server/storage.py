@@ -13,7 +13,10 @@ and `Table._update_table` copies the whole table on every write, so each write c
   is emptied. A write therefore costs O(1) amortised, and a crash at any moment leaves on disk the
   old or the new state of every transaction: a torn last journal line is a transaction that was
   never acknowledged, and replaying journal lines over a snapshot that already holds them is
-  harmless because each line holds whole records, not increments.
+  harmless because each line holds whole records, not increments. From 20,000 records on, a
+  thread writes the snapshot from a copy-on-write snapshot of the tables, outside the lock, and
+  then swaps it in with the journal's lines written meanwhile (writes do not stall for the
+  seconds a large snapshot takes).
 - `_KeyedTable` applies TinyDB's updaters to the stored table in place and reports which
   documents they touched, so the storage can journal them and undo them on failure.
 - Secondary indexes (declared per table) answer "the records whose field equals X" without a scan.
@@ -168,11 +171,27 @@ class JournaledStorage(TinyStorage):
 
     min_compact_changes = 1000
     """The journal is compacted once it holds more changes than this and than the snapshot."""
+    compact_ratio = 1.0
+    """... more changes than this many times the records the last snapshot held."""
     compact_backoff = (1.0, 60.0)
     """Seconds to wait before retrying a failed snapshot: the first wait, doubled up to the last."""
+    background_compact_records = 20_000
+    """From this many records on, a thread writes the snapshot outside the lock: written inline,
+    a snapshot of 200,000 records held every other request for over a second."""
 
-    def __init__(self, path: str | os.PathLike[str], indexes: Mapping[str, Sequence[str]]) -> None:
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        indexes: Mapping[str, Sequence[str]],
+        lock: threading.RLock | None = None,
+    ) -> None:
         self.path = Path(path)
+        # The lock its owner (`Database`) holds around every call: a background compaction takes
+        # it for its two short steps. Without one, compaction is always inline.
+        self._lock = lock
+        self._compactor: threading.Thread | None = None
+        self._journal_generation = 0  # counts the times the journal was emptied or replaced
+        self._closed = False
         self.journal_path = self.path.with_name(self.path.name + ".journal")
         self._tables: dict[str, _TrackedTable] = {}
         self._index_fields = {table: tuple(fields) for table, fields in indexes.items()}
@@ -214,6 +233,7 @@ class JournaledStorage(TinyStorage):
             raise
 
     def close(self) -> None:
+        self._closed = True  # a background compaction under way gives up
         if self._journal is not None:
             try:
                 self.compact()
@@ -233,6 +253,7 @@ class JournaledStorage(TinyStorage):
         on disk.
         """
         self._id_fields = dict(id_fields)
+        self._closed = False
         if self.path.exists():
             self._tables = self._read_snapshot()
             replayed = self._replay_journal()
@@ -262,6 +283,8 @@ class JournaledStorage(TinyStorage):
         for table in self._index_fields:
             self._tables.setdefault(table, _TrackedTable())
         self._rebuild_indexes()
+        for leftover in self._temporary_files():
+            _remove_quietly(leftover)  # an interrupted snapshot: never part of the state
         try:
             self.compact()
         except StorageFull as exc:
@@ -454,39 +477,109 @@ class JournaledStorage(TinyStorage):
         self._journal_changes += len(latest)
         # Compare with the snapshot's size, not the current one: with inserts only, the journal
         # would otherwise never catch up. Rewriting n records every n changes keeps writes O(1).
-        if self._journal_changes > max(self.min_compact_changes, self._snapshot_size):
+        threshold = max(self.min_compact_changes, self.compact_ratio * self._snapshot_size)
+        if self._journal_changes > threshold:
             self._compact_when_due()
 
     def _compact_when_due(self) -> None:
-        """Compact now, unless a failed attempt's backoff has not run out.
+        """Compact now (or start a thread that does), unless a failed attempt's backoff runs.
 
         The change that triggered it is already durable in the journal, so a failure here is
         logged (once per run of failures) and retried later, never reported to the caller.
         """
-        now = time.monotonic()
-        if now < self._compact_retry_at:
+        if time.monotonic() < self._compact_retry_at or self._compactor is not None:
+            return
+        if self._lock is not None and self.size() >= self.background_compact_records:
+            self._compactor = threading.Thread(
+                target=self._compact_in_background, name=f"compact {self.path.name}"
+            )
+            self._compactor.start()
             return
         try:
             self.compact()
         except StorageError as exc:
-            self._compact_failures += 1
-            first, most = self.compact_backoff
-            delay = min(most, first * 2 ** (self._compact_failures - 1))
-            self._compact_retry_at = now + delay
-            if self._compact_failures == 1:
-                logger.warning(
-                    "%s; every change is safe in the journal %s, the snapshot is retried "
-                    "with a backoff",
-                    exc,
-                    self.journal_path,
-                )
+            self._compact_failed(exc)
             return
+        self._compact_succeeded()
+
+    def _compact_failed(self, exc: StorageError) -> None:
+        self._compact_failures += 1
+        first, most = self.compact_backoff
+        delay = min(most, first * 2 ** (self._compact_failures - 1))
+        self._compact_retry_at = time.monotonic() + delay
+        if self._compact_failures == 1:
+            logger.warning(
+                "%s; every change is safe in the journal %s, the snapshot is retried with a backoff",
+                exc,
+                self.journal_path,
+            )
+
+    def _compact_succeeded(self) -> None:
         if self._compact_failures:
             logger.warning(
                 "wrote the snapshot %s after %d failed attempts", self.path, self._compact_failures
             )
             self._compact_failures = 0
             self._compact_retry_at = 0.0
+
+    def _compact_in_background(self) -> None:
+        """Write a snapshot outside the lock, then swap it in with the journal's newer lines.
+
+        On disk, in order: the new snapshot beside the whole old journal (replaying lines the
+        snapshot already holds changes nothing), then the journal cut down to the lines written
+        since the snapshot was taken. A crash between any two steps leaves a consistent state.
+        """
+        assert self._lock is not None
+        tmp = self.path.with_name(self.path.name + ".next.tmp")
+        journal_tmp = self.journal_path.with_name(self.journal_path.name + ".tmp")
+        try:
+            with self._lock:
+                snapshot = self.snapshot()
+                generation, offset = self._journal_generation, self._journal_end
+                changes, size = self._journal_changes, self.size()
+            _write_file(tmp, _encode_tables(snapshot.tables))
+            with self._lock:
+                if self._closed or generation != self._journal_generation:
+                    return  # an inline compaction since (a close, a whole-database write) won
+                with open(self.journal_path, "rb") as fh:
+                    fh.seek(offset)
+                    tail = fh.read(self._journal_end - offset)
+                # Open before the rename: this handle follows the file to its new name.
+                journal = open(journal_tmp, "ab", buffering=0)  # noqa: SIM115
+                try:
+                    _write_all(journal.fileno(), tail)
+                    _os_fsync(journal.fileno())
+                    os.replace(tmp, self.path)
+                    _fsync_dir(self.path.parent)
+                    os.replace(journal_tmp, self.journal_path)
+                except BaseException:
+                    journal.close()
+                    raise
+                _fsync_dir(self.path.parent)
+                if self._journal is not None:
+                    self._journal.close()
+                self._journal = journal
+                self._journal_end = len(tail)
+                self._journal_torn = False
+                self._journal_generation += 1
+                self._journal_changes -= changes
+                self._snapshot_size = size
+                self._compact_succeeded()
+        except OSError as exc:
+            with self._lock:
+                self._compact_failed(_write_error(f"cannot write the database {self.path}", exc))
+        finally:
+            _remove_quietly(tmp)
+            _remove_quietly(journal_tmp)
+            with self._lock:
+                self._compactor = None
+
+    def _temporary_files(self) -> list[Path]:
+        return [
+            self.path.with_name(self.path.name + ".tmp"),
+            self.path.with_name(self.path.name + ".next.tmp"),
+            self.journal_path.with_name(self.journal_path.name + ".tmp"),
+        ]
 
     def _rollback(self) -> None:
         pending, self._pending = self._pending or [], None
@@ -530,15 +623,8 @@ class JournaledStorage(TinyStorage):
     def compact(self) -> None:
         """Write the tables as a new snapshot, atomically, then empty the journal."""
         tmp = self.path.with_name(self.path.name + ".tmp")
-        # dumps, not dump: json.dump streams through the pure-Python encoder.
-        data = json.dumps(self._tables, separators=(",", ":")).encode("utf-8")
         try:
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
-            try:
-                _write_all(fd, data)
-                _os_fsync(fd)
-            finally:
-                os.close(fd)
+            _write_file(tmp, _encode_tables(self._tables))
             os.replace(tmp, self.path)
         except OSError as exc:
             _remove_quietly(tmp)
@@ -555,6 +641,7 @@ class JournaledStorage(TinyStorage):
             raise _write_error(f"cannot empty the journal {self.journal_path}", exc) from exc
         self._journal_end = 0
         self._journal_torn = False
+        self._journal_generation += 1
         self._journal_changes = 0
         self._snapshot_size = self.size()
 
@@ -639,6 +726,34 @@ def _json_kind(value: Any) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
+def _encode_tables(tables: Mapping[str, Mapping[str, Record]]) -> bytes:
+    """The tables as one TinyDB JSON document, encoded a few hundred records at a time.
+
+    One `json.dumps` of everything would be faster by a little, but it holds the GIL from start
+    to end: a background compaction would stop every other thread for as long.
+    """
+    parts = ["{"]
+    for number, (name, docs) in enumerate(tables.items()):
+        parts.append(("," if number else "") + json.dumps(name) + ":{")
+        items = list(docs.items())
+        for start in range(0, len(items), 500):
+            chunk = json.dumps(dict(items[start : start + 500]), separators=(",", ":"))
+            parts.append(("," if start else "") + chunk[1:-1])
+        parts.append("}")
+    parts.append("}")
+    return "".join(parts).encode("utf-8")
+
+
+def _write_file(path: Path, data: bytes) -> None:
+    """Create or replace `path` with `data`, all of it on disk (fsynced) when this returns."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
+    try:
+        _write_all(fd, data)
+        _os_fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def _size_of(path: Path) -> int:
     try:
         return path.stat().st_size
@@ -697,7 +812,7 @@ class Database:
     ) -> None:
         self.id_fields = dict(id_fields)
         self.lock = threading.RLock()
-        self._db = TinyDB(path, storage=JournaledStorage, indexes=indexes)
+        self._db = TinyDB(path, storage=JournaledStorage, indexes=indexes, lock=self.lock)
         self._db.table_class = _KeyedTable
         storage = self._db.storage
         assert isinstance(storage, JournaledStorage)
