@@ -40,6 +40,7 @@ def test_a_write_on_a_full_disk_is_507_and_changes_nothing(
     start_mock: Callable[..., RunningMock],
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
     free: int,
 ) -> None:
     db = tmp_path / "db.json"
@@ -68,6 +69,12 @@ def test_a_write_on_a_full_disk_is_507_and_changes_nothing(
         assert client.get("/v2/action-session/view/lost-1").status_code == 404
         assert client.get("/v2/action-session/view/sess-1").json() == before
         assert client.get("/v2/action-session-subscription/view/ssub-1").json()["done"] == 1
+        # Logged once for the run of refusals, not once per request.
+        logged = [r.getMessage() for r in caplog.records if r.name == "mock_server.storage"]
+        assert logged == [
+            f"cannot write the journal {db}.journal: the disk is full (No space left on device); "
+            "changes are refused until it can be written"
+        ]
 
         disk.free = None  # space freed: writes succeed again, after whole lines only
         created = client.post(
@@ -75,6 +82,8 @@ def test_a_write_on_a_full_disk_is_507_and_changes_nothing(
         )
         assert created.status_code == 201
         assert len(_journal_lines(db)) == len(lines) + 1
+        logged = [r.getMessage() for r in caplog.records if r.name == "mock_server.storage"]
+        assert logged[-1] == f"the journal {db}.journal can be written again"
     mock.stop()
 
     with start_mock(db).client() as client:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import errno
 import logging
+import math
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -56,7 +57,7 @@ def test_a_failed_snapshot_keeps_every_write_acknowledged_and_is_retried_with_ba
         elapsed = time.monotonic() - started
         # Without a backoff every create past the threshold would try again (95 attempts);
         # with waits of 1, 2, 4, ... s there are at most as many as fit in the elapsed time.
-        assert 1 <= disk.failed_writes <= 2 + elapsed.__ceil__().bit_length()
+        assert 1 <= disk.failed_writes <= 2 + math.ceil(elapsed).bit_length()
         assert not list(tmp_path.glob("*.tmp"))
         failures = [r for r in caplog.records if "cannot write the database" in r.getMessage()]
         assert len(failures) == 1
