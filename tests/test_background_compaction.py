@@ -152,7 +152,7 @@ def test_sigkill_during_background_snapshots_loses_no_acknowledged_write(tmp_pat
     with reopened.reading():
         for n in acknowledged:
             assert reopened.get("child", f"c{n}") == {"cid": f"c{n}", "pid": f"p{n % 2000}"}
-        lasts = {p["pid"]: p.get("last") for p in reopened.iter_raw("parent")}
+        lasts = {p["pid"]: p.get("last", -1) for p in reopened.iter_raw("parent")}
     for n in acknowledged:
         assert lasts[f"p{n % 2000}"] >= n
     reopened.close()
