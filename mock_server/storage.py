@@ -76,11 +76,6 @@ class StorageFull(StorageError):
     """No space is left on the disk (or in the quota): the change was not saved."""
 
 
-# The system calls durability rests on, looked up here at each call so that a test can inject
-# the faults of a full or failing disk (a short write, ENOSPC, EIO) into the real code paths.
-_os_write = os.write
-_os_fsync = os.fsync
-
 _FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
 
 
@@ -92,12 +87,14 @@ def _write_error(what: str, exc: OSError) -> StorageError:
     return StorageError(f"{what}: {reason}")
 
 
-def _write_all(fd: int, data: bytes) -> None:
-    """Write every byte of `data`: a write to a nearly full disk may write only part of it."""
+def _write_all(file: Any, data: bytes) -> None:
+    """Write every byte of `data` to an unbuffered binary file: on a nearly full disk a write may
+    write only part of it. Files are written through the objects `open()` returns, so that a test
+    can put its own `open` in this module and inject a full or failing disk's faults."""
     view = memoryview(data)
     while view:
-        written = _os_write(fd, view)
-        if written <= 0:
+        written = file.write(view)
+        if not written:
             raise OSError(errno.ENOSPC, "no byte could be written")
         view = view[written:]
 
@@ -547,8 +544,8 @@ class JournaledStorage(TinyStorage):
                 # Open before the rename: this handle follows the file to its new name.
                 journal = open(journal_tmp, "ab", buffering=0)  # noqa: SIM115
                 try:
-                    _write_all(journal.fileno(), tail)
-                    _os_fsync(journal.fileno())
+                    _write_all(journal, tail)
+                    os.fsync(journal.fileno())
                     os.replace(tmp, self.path)
                     _fsync_dir(self.path.parent)
                     os.replace(journal_tmp, self.journal_path)
@@ -603,8 +600,8 @@ class JournaledStorage(TinyStorage):
         if self._journal_torn:
             self._cut_journal(fd)
         try:
-            _write_all(fd, data)
-            _os_fsync(fd)
+            _write_all(self._journal, data)
+            os.fsync(fd)
         except OSError:
             try:
                 self._cut_journal(fd)
@@ -617,7 +614,7 @@ class JournaledStorage(TinyStorage):
     def _cut_journal(self, fd: int) -> None:
         """Truncate the journal back to its last whole line (truncating needs no free space)."""
         os.ftruncate(fd, self._journal_end)
-        _os_fsync(fd)
+        os.fsync(fd)
         self._journal_torn = False
 
     def compact(self) -> None:
@@ -636,7 +633,7 @@ class JournaledStorage(TinyStorage):
             if self._journal is None:
                 self._journal = open(self.journal_path, "ab", buffering=0)  # noqa: SIM115
             os.ftruncate(self._journal.fileno(), 0)
-            _os_fsync(self._journal.fileno())
+            os.fsync(self._journal.fileno())
         except OSError as exc:
             raise _write_error(f"cannot empty the journal {self.journal_path}", exc) from exc
         self._journal_end = 0
@@ -746,12 +743,9 @@ def _encode_tables(tables: Mapping[str, Mapping[str, Record]]) -> bytes:
 
 def _write_file(path: Path, data: bytes) -> None:
     """Create or replace `path` with `data`, all of it on disk (fsynced) when this returns."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
-    try:
-        _write_all(fd, data)
-        _os_fsync(fd)
-    finally:
-        os.close(fd)
+    with open(path, "wb", buffering=0) as fh:
+        _write_all(fh, data)
+        os.fsync(fh.fileno())
 
 
 def _size_of(path: Path) -> int:

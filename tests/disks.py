@@ -1,14 +1,14 @@
 """Disks that misbehave, for the storage tests: a real small tmpfs, and injected write faults.
 
 `small_tmpfs` mounts a real filesystem of a few hundred KiB (it needs root, or CAP_SYS_ADMIN; the
-test is skipped, with the reason, where mounting is not allowed). `FaultyDisk` replaces the two
-system calls the storage's durability rests on (`mock_server.storage._os_write`, `_os_fsync`)
-with ones that behave as a full or failing disk does, for chosen files only, so that the same code
-paths are exercised on every machine.
+test is skipped, with the reason, where mounting is not allowed). `FaultyDisk` gives the storage
+module an `open` whose files, for chosen names only, write as a full or failing disk does (a short
+write, then ENOSPC; or EIO), so that the same code paths are exercised on every machine.
 """
 
 from __future__ import annotations
 
+import builtins
 import errno
 import os
 import shutil
@@ -16,6 +16,8 @@ import subprocess
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from types import TracebackType
+from typing import Any
 
 import pytest
 
@@ -64,15 +66,8 @@ def fill(where: Path) -> Path:
     return filler
 
 
-def _path_of(fd: int) -> str:
-    try:
-        return os.readlink(f"/proc/self/fd/{fd}")
-    except OSError:
-        return ""
-
-
 class FaultyDisk:
-    """Writes to the files `affects` selects behave as on a disk with `free` bytes left.
+    """Files whose name `affects` selects write as on a disk with `free` bytes left.
 
     `free=None` is a healthy disk. With `free=n`, the next writes take n more bytes in all (a write
     that does not fit is short, as on a real disk), then fail with ENOSPC; `error` makes every
@@ -84,24 +79,54 @@ class FaultyDisk:
         self.free: int | None = None
         self.error: int | None = None
         self.failed_writes = 0
-        self._write = storage._os_write
 
-    def write(self, fd: int, data: bytes | memoryview) -> int:
-        if (self.free is None and self.error is None) or not self.affects(_path_of(fd)):
-            return self._write(fd, data)
+    def open(self, file: Any, mode: str = "r", *args: Any, **kwargs: Any) -> Any:
+        opened = builtins.open(file, mode, *args, **kwargs)
+        if any(m in mode for m in "wax") and self.affects(os.fspath(file)):
+            return _FaultyFile(opened, self)
+        return opened
+
+    def write(self, file: Any, data: Any) -> int:
+        if self.free is None and self.error is None:
+            return int(file.write(data))
         self.failed_writes += 1
         if self.error is not None:
             raise OSError(self.error, os.strerror(self.error))
         assert self.free is not None
         if self.free == 0:
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-        written = self._write(fd, bytes(data[: self.free]))
+        written = int(file.write(data[: self.free]))
         self.free -= written
         return written
+
+
+class _FaultyFile:
+    """A file object whose writes go through a `FaultyDisk`; everything else is the file's own."""
+
+    def __init__(self, file: Any, disk: FaultyDisk) -> None:
+        self._file = file
+        self._disk = disk
+
+    def write(self, data: Any) -> int:
+        return self._disk.write(self._file, data)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._file, name)
+
+    def __enter__(self) -> _FaultyFile:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._file.close()
 
 
 def inject_faults(monkeypatch: pytest.MonkeyPatch, suffix: str) -> FaultyDisk:
     """A `FaultyDisk` for the storage's files whose name ends with `suffix` (`.journal`, `.tmp`)."""
     disk = FaultyDisk(lambda path: path.endswith(suffix))
-    monkeypatch.setattr(storage, "_os_write", disk.write)
+    monkeypatch.setattr(storage, "open", disk.open, raising=False)
     return disk
