@@ -224,7 +224,8 @@ class JournaledStorage(TinyStorage):
         try:
             self.compact()
         except StorageError:
-            # Nothing reached the disk: memory goes back to what the disk holds.
+            # The snapshot could not be written (emptying the journal after it hardly fails):
+            # memory goes back to what the disk holds, so that the caller's error is the truth.
             self._tables = old
             self._rebuild_indexes()
             raise
