@@ -208,6 +208,7 @@ class JournaledStorage(TinyStorage):
         # Copy on write for readers' snapshots: the tables changed since the last snapshot, and
         # the index buckets made since then (by id), which no snapshot can hold.
         self._snapshot: _Snapshot | None = None
+        self._snapshot_sources: dict[Any, object] = {}  # the live objects it was copied from
         self._dirty: set[str] = set()
         self._fresh_buckets: set[int] = set()
 
@@ -684,19 +685,27 @@ class JournaledStorage(TinyStorage):
         with it, so a snapshot after a few writes copies only the tables they changed.
         """
         last = self._snapshot
-        if last is not None and not self._dirty:
-            return last
+        sources = self._snapshot_sources
+        # A copy is reused only if its table took no write and is still the same object (code
+        # that swaps a whole table or index in, rather than writing records, is covered too).
         tables: dict[str, Mapping[str, Record]] = {}
         for name, docs in self._tables.items():
-            kept = last.tables.get(name) if last is not None and name not in self._dirty else None
-            tables[name] = kept if kept is not None else dict(docs)
+            reuse = last is not None and name not in self._dirty and sources.get(name) is docs
+            tables[name] = last.tables[name] if reuse and last is not None else dict(docs)
         indexes: dict[tuple[str, str], Mapping[Any, Mapping[str, None]]] = {}
         for key, index in self._indexes.items():
-            kept_index = (
-                last.indexes.get(key) if last is not None and key[0] not in self._dirty else None
-            )
-            indexes[key] = kept_index if kept_index is not None else dict(index)
+            reuse = last is not None and key[0] not in self._dirty and sources.get(key) is index
+            indexes[key] = last.indexes[key] if reuse and last is not None else dict(index)
+        if (
+            last is not None
+            and len(tables) == len(last.tables)
+            and len(indexes) == len(last.indexes)
+            and all(tables[name] is last.tables.get(name) for name in tables)
+            and all(indexes[key] is last.indexes.get(key) for key in indexes)
+        ):
+            return last  # nothing changed since
         self._snapshot = _Snapshot(tables, indexes)
+        self._snapshot_sources = {**self._tables, **self._indexes}
         self._dirty.clear()
         # Every bucket is shared with this snapshot now.
         self._fresh_buckets.clear()
