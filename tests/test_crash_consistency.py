@@ -68,6 +68,7 @@ class Writer:
     acknowledged: int = 0
     in_flight: Change | None = None
     in_flight_outcomes: list[str] = field(default_factory=list)
+    unexpected: str | None = None
 
     def _new_id(self, kind: str) -> str:
         self.made += 1
@@ -233,7 +234,11 @@ class Writer:
                 except httpx.TransportError:
                     self.in_flight = change
                     return
-                assert response.status_code == change.expected, (change, response.text)
+                if response.status_code != change.expected:
+                    self.unexpected = (
+                        f"{change.method} {change.url}: {response.status_code} {response.text}"
+                    )
+                    return
                 change.apply(self.model, response.json() if response.content else None)
                 self.acknowledged += 1
 
@@ -354,6 +359,7 @@ def test_sigkill_at_random_moments_loses_no_acknowledged_answer(tmp_path: Path) 
             for thread in threads:
                 thread.join(timeout=60)
                 assert not thread.is_alive()
+            assert [w.unexpected for w in writers] == [None] * WRITERS
             mock = MockProcess(db).start()
             with httpx.Client(base_url=mock.base_url, headers=AUTH, timeout=30) as client:
                 _check_state(client, writers, baseline)
