@@ -28,6 +28,7 @@ from mock_server.exceptions import (
     InvalidRecord,
     RecordNotFound,
 )
+from mock_server.storage import StorageError, StorageFull
 
 logger = logging.getLogger(__name__)
 
@@ -99,6 +100,13 @@ def domain_error(_request: ConnexionRequest, exc: Exception) -> ConnexionRespons
     raise TypeError(f"unmapped domain error {exc!r}") from exc
 
 
+def storage_error(_request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
+    # The storage has undone the change and logged the cause once; each refusal is not news.
+    if isinstance(exc, StorageFull):
+        return _error(507, "The disk is full: the change was not saved. Free some space and retry.")
+    return _error(503, "The database cannot be written: the change was not saved. Retry later.")
+
+
 def problem(_request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
     assert isinstance(exc, ProblemException)
     status = int(exc.status)
@@ -138,6 +146,7 @@ def unexpected(_request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
 def register(app: AsyncApp) -> None:
     """Install the handlers that give every error its one shape."""
     app.add_error_handler(DomainError, domain_error)
+    app.add_error_handler(StorageError, storage_error)
     app.add_error_handler(ProblemException, problem)
     app.add_error_handler(HTTPException, http_exception)
     app.add_error_handler(ClientDisconnect, client_gone)

@@ -13,21 +13,48 @@ and `Table._update_table` copies the whole table on every write, so each write c
   is emptied. A write therefore costs O(1) amortised, and a crash at any moment leaves on disk the
   old or the new state of every transaction: a torn last journal line is a transaction that was
   never acknowledged, and replaying journal lines over a snapshot that already holds them is
-  harmless because each line holds whole records, not increments.
+  harmless because each line holds whole records, not increments. From 20,000 records on, a
+  thread writes the snapshot from a copy-on-write snapshot of the tables, outside the lock, and
+  then swaps it in with the journal's lines written meanwhile (writes do not stall for the
+  seconds a large snapshot takes).
 - `_KeyedTable` applies TinyDB's updaters to the stored table in place and reports which
   documents they touched, so the storage can journal them and undo them on failure.
 - Secondary indexes (declared per table) answer "the records whose field equals X" without a scan.
+
+What the disk may do to it, and what it does then:
+
+- A write is acknowledged only once all of its journal line is on disk (written in a loop, since a
+  write may be short, then fsynced). A failed or short append is cut off again (the journal is
+  truncated back to its last whole line) before the caller hears `StorageFull` (no space left) or
+  `StorageError`, and the change is undone in memory: the journal never holds a torn line in the
+  middle, and the next write appends after a whole one.
+- A snapshot that cannot be written changes nothing a caller sees: the change is already safe in
+  the journal. The temporary file is removed, the failure is logged once, and the snapshot is
+  retried after a backoff (1 s, doubling up to 60 s) while the journal keeps every change.
+- Opening refuses, with a one-line `StorageError` naming the file (and the journal's line), to
+  destroy or ignore what is on disk: a journal without its snapshot, an empty snapshot, a file or
+  record of the wrong shape. Only a journal's unterminated last line is dropped: its newline was
+  never on disk, so it was never acknowledged.
+
+Reads do not wait for reads. `Database.reading` holds the lock only while it reads a few records;
+a read that scans a table (an index) takes a snapshot of the tables instead and lets the lock go.
+The snapshot is a shallow copy of the tables and indexes that changed since the last one; it
+stays valid because a write never changes a stored record or index bucket in place, it replaces it
+with a changed copy (copy on write).
 """
 
 from __future__ import annotations
 
 import copy
+import errno
 import json
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +70,33 @@ _MISSING = object()
 
 class StorageError(Exception):
     """The database file cannot be read or written."""
+
+
+class StorageFull(StorageError):
+    """No space is left on the disk (or in the quota): the change was not saved."""
+
+
+_FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
+
+
+def _write_error(what: str, exc: OSError) -> StorageError:
+    """`StorageFull` when the disk is full, else `StorageError`; one line naming `what` failed."""
+    reason = exc.strerror or str(exc) or type(exc).__name__
+    if exc.errno in _FULL_ERRNOS:
+        return StorageFull(f"{what}: the disk is full ({reason})")
+    return StorageError(f"{what}: {reason}")
+
+
+def _write_all(file: Any, data: bytes) -> None:
+    """Write every byte of `data` to an unbuffered binary file: on a nearly full disk a write may
+    write only part of it. Files are written through the objects `open()` returns, so that a test
+    can put its own `open` in this module and inject a full or failing disk's faults."""
+    view = memoryview(data)
+    while view:
+        written = file.write(view)
+        if not written:
+            raise OSError(errno.ENOSPC, "no byte could be written")
+        view = view[written:]
 
 
 class _TrackedTable(dict[str, Record]):
@@ -61,8 +115,14 @@ class _TrackedTable(dict[str, Record]):
             self.touched[key] = _MISSING if old is _MISSING else copy.deepcopy(old)
 
     def __getitem__(self, key: str) -> Record:
+        if self.touched is None:
+            return dict.__getitem__(self, key)
         self._touch(key)
-        return dict.__getitem__(self, key)
+        # Copy on write: TinyDB's update changes the dict it gets in place, and a reader's
+        # snapshot may hold the stored one.
+        doc: Record = dict(super().__getitem__(key))
+        dict.__setitem__(self, key, doc)
+        return doc
 
     def __setitem__(self, key: str, value: Record) -> None:
         self._touch(key)
@@ -95,11 +155,40 @@ class _KeyedTable(Table):
         self.clear_cache()
 
 
+@dataclass(frozen=True)
+class _Snapshot:
+    """The tables and indexes at one moment; nothing in them is ever changed afterwards."""
+
+    tables: Mapping[str, Mapping[str, Record]]
+    indexes: Mapping[tuple[str, str], Mapping[Any, Mapping[str, None]]]
+
+
 class JournaledStorage(TinyStorage):
     """TinyDB storage: tables in memory, a snapshot file plus an append-only journal on disk."""
 
-    def __init__(self, path: str | os.PathLike[str], indexes: Mapping[str, Sequence[str]]) -> None:
+    min_compact_changes = 1000
+    """The journal is compacted once it holds more changes than this and than the snapshot."""
+    compact_ratio = 1.0
+    """... more changes than this many times the records the last snapshot held."""
+    compact_backoff = (1.0, 60.0)
+    """Seconds to wait before retrying a failed snapshot: the first wait, doubled up to the last."""
+    background_compact_records = 20_000
+    """From this many records on, a thread writes the snapshot outside the lock: written inline,
+    a snapshot of 200,000 records held every other request for over a second."""
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        indexes: Mapping[str, Sequence[str]],
+        lock: threading.RLock | None = None,
+    ) -> None:
         self.path = Path(path)
+        # The lock its owner (`Database`) holds around every call: a background compaction takes
+        # it for its two short steps. Without one, compaction is always inline.
+        self._lock = lock
+        self._compactor: threading.Thread | None = None
+        self._journal_generation = 0  # counts the times the journal was emptied or replaced
+        self._closed = False
         self.journal_path = self.path.with_name(self.path.name + ".journal")
         self._tables: dict[str, _TrackedTable] = {}
         self._index_fields = {table: tuple(fields) for table, fields in indexes.items()}
@@ -108,6 +197,20 @@ class JournaledStorage(TinyStorage):
         self._journal_changes = 0
         self._snapshot_size = 0
         self._pending: list[tuple[str, str, Any]] | None = None
+        self._id_fields: dict[str, str] = {}
+        # The journal's length up to its last whole line, and whether a failed append could not
+        # be cut off again (then the next append cuts it off first).
+        self._journal_end = 0
+        self._journal_torn = False
+        self._appends_failing = False
+        self._compact_failures = 0
+        self._compact_retry_at = 0.0
+        # Copy on write for readers' snapshots: the tables changed since the last snapshot, and
+        # the index buckets made since then (by id), which no snapshot can hold.
+        self._snapshot: _Snapshot | None = None
+        self._snapshot_sources: dict[Any, object] = {}  # the live objects it was copied from
+        self._dirty: set[str] = set()
+        self._fresh_buckets: set[int] = set()
 
     # -- TinyDB's Storage interface -------------------------------------------------------
     def read(self) -> dict[str, Any]:
@@ -116,62 +219,167 @@ class JournaledStorage(TinyStorage):
     def write(self, data: dict[str, dict[str, Any]]) -> None:
         # Only whole-database operations (drop_tables, truncate) come here: keyed writes go
         # through record_changes. Rewrite the snapshot so disk and memory stay one state.
+        old = self._tables
         self._tables = {name: _TrackedTable(docs) for name, docs in data.items()}
         self._rebuild_indexes()
-        self.compact()
+        try:
+            self.compact()
+        except StorageError:
+            # The snapshot could not be written (emptying the journal after it hardly fails):
+            # memory goes back to what the disk holds, so that the caller's error is the truth.
+            self._tables = old
+            self._rebuild_indexes()
+            raise
 
     def close(self) -> None:
+        self._closed = True  # a background compaction under way gives up
         if self._journal is not None:
-            self.compact()
-            self._journal.close()
-            self._journal = None
+            try:
+                self.compact()
+            except StorageError as exc:
+                logger.warning("%s; every change is kept in %s", exc, self.journal_path)
+            if self._journal is not None:
+                self._journal.close()
+                self._journal = None
 
     # -- opening ----------------------------------------------------------------------------
     def open(
         self, initial: Callable[[], Mapping[str, Iterable[Record]]], id_fields: Mapping[str, str]
     ) -> None:
-        """Load the snapshot and replay the journal, or create the file from `initial()`."""
+        """Load the snapshot and replay the journal, or create the file from `initial()`.
+
+        Raises `StorageError`, one line naming the file, rather than ignore or overwrite what is
+        on disk.
+        """
+        self._id_fields = dict(id_fields)
+        self._closed = False
         if self.path.exists():
-            try:
-                raw = json.loads(self.path.read_text(encoding="utf-8") or "{}")
-            except (OSError, ValueError) as exc:
-                raise StorageError(f"cannot read the database {self.path}: {exc}") from exc
-            if not isinstance(raw, dict):
-                raise StorageError(f"{self.path} is not a TinyDB database (expected a JSON object)")
-            self._tables = {name: _TrackedTable(docs) for name, docs in raw.items()}
+            self._tables = self._read_snapshot()
             replayed = self._replay_journal()
-            logger.info("opened %s (%d journal transactions replayed)", self.path, replayed)
+            created = False
         else:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            journal_size = _size_of(self.journal_path)
+            if journal_size:
+                raise StorageError(
+                    f"{self.path} is missing but its journal {self.journal_path} holds "
+                    f"{journal_size} bytes of changes made to it; restore {self.path}, or "
+                    f"{self._start_over()}"
+                )
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                reason = exc.strerror or str(exc)
+                if isinstance(exc, FileExistsError):
+                    reason = "a file of that name is in the way"
+                raise StorageError(
+                    f"cannot create the folder {self.path.parent} for the database: {reason}"
+                ) from exc
             self._tables = {
                 table: _TrackedTable((rec[id_fields[table]], dict(rec)) for rec in records)
                 for table, records in initial().items()
             }
-            logger.info("created %s from the default data", self.path)
+            created = True
         for table in self._index_fields:
             self._tables.setdefault(table, _TrackedTable())
         self._rebuild_indexes()
-        self.compact()
+        for leftover in self._temporary_files():
+            _remove_quietly(leftover)  # an interrupted snapshot: never part of the state
+        try:
+            self.compact()
+        except StorageFull as exc:
+            if created:
+                raise
+            # The snapshot and the journal on disk hold everything: serve, and refuse writes
+            # with 507 until there is room again.
+            logger.warning("%s; serving from %s and its journal", exc, self.path)
+        if created:
+            logger.info("created %s from the default data", self.path)
+        else:
+            logger.info("opened %s (%d journal transactions replayed)", self.path, replayed)
+
+    def _start_over(self) -> str:
+        return (
+            f"to start over from the default data, move {self.path} and {self.journal_path} "
+            "away (or delete them)"
+        )
+
+    def _read_snapshot(self) -> dict[str, _TrackedTable]:
+        try:
+            text = self.path.read_bytes().decode("utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            raise StorageError(f"cannot read the database {self.path}: {reason}") from exc
+        if not text.strip():
+            raise StorageError(
+                f"the database {self.path} is empty (0 bytes of data), so its records are lost "
+                f"or were never written; restore it from a copy, or {self._start_over()}"
+            )
+        try:
+            raw = json.loads(text)
+        except ValueError as exc:
+            raise StorageError(
+                f"cannot read the database {self.path}: it is not JSON ({exc}); "
+                f"restore it from a copy, or {self._start_over()}"
+            ) from exc
+        if not isinstance(raw, dict):
+            raise StorageError(
+                f"{self.path} is not a TinyDB database (expected a JSON object of tables, "
+                f"found {_json_kind(raw)}); {self._start_over()}"
+            )
+        tables: dict[str, _TrackedTable] = {}
+        for name, docs in raw.items():
+            if not isinstance(docs, dict):
+                raise StorageError(
+                    f"{self.path}: table {name!r} is {_json_kind(docs)}, not an object of "
+                    f"records by id; {self._start_over()}"
+                )
+            for doc_id, doc in docs.items():
+                problem = self._record_problem(name, doc_id, doc)
+                if problem is not None:
+                    raise StorageError(f"{self.path}: {problem}; {self._start_over()}")
+            tables[name] = _TrackedTable(docs)
+        return tables
+
+    def _record_problem(self, table: str, doc_id: Any, doc: Any) -> str | None:
+        """What is wrong with a record read from disk (None for a deletion), or None."""
+        if not isinstance(table, str) or not isinstance(doc_id, str):
+            return f"table {table!r} record id {doc_id!r} is not a pair of strings"
+        if not isinstance(doc, dict):
+            return f"record {doc_id!r} of table {table!r} is {_json_kind(doc)}, not an object"
+        id_field = self._id_fields.get(table)
+        if id_field is not None and doc.get(id_field) != doc_id:
+            return (
+                f"record {doc_id!r} of table {table!r} has {id_field} "
+                f"{doc.get(id_field)!r}, not its own id"
+            )
+        return None
 
     def _replay_journal(self) -> int:
         try:
-            lines = self.journal_path.read_bytes().split(b"\n")
+            data = self.journal_path.read_bytes()
         except FileNotFoundError:
+            self._journal_end = 0
             return 0
         except OSError as exc:
-            raise StorageError(f"cannot read the journal {self.journal_path}: {exc}") from exc
+            reason = exc.strerror or str(exc)
+            raise StorageError(f"cannot read the journal {self.journal_path}: {reason}") from exc
+        # A line counts once its newline is on disk: a write is acknowledged only after that.
+        end = data.rfind(b"\n") + 1
         count = 0
-        for number, line in enumerate(lines):
+        for number, line in enumerate(data[:end].split(b"\n")[:-1], start=1):
             if not line.strip():
                 continue
+            where = f"{self.journal_path} line {number}"
             try:
                 changes = json.loads(line)
             except ValueError:
-                if number == len(lines) - 1:
-                    # The tail of a write the crash interrupted; it was never acknowledged.
-                    logger.warning("ignoring a torn last line in %s", self.journal_path)
-                    break
-                raise StorageError(f"{self.journal_path} line {number + 1} is corrupt") from None
+                raise StorageError(
+                    f"{where} is corrupt (not JSON); every change from there on is unreadable: "
+                    f"repair or remove that line, or {self._start_over()}"
+                ) from None
+            problem = self._changes_problem(changes)
+            if problem is not None:
+                raise StorageError(f"{where} is corrupt ({problem}); {self._start_over()}")
             for table, doc_id, doc in changes:
                 docs = self._tables.setdefault(table, _TrackedTable())
                 if doc is None:
@@ -179,7 +387,34 @@ class JournaledStorage(TinyStorage):
                 else:
                     dict.__setitem__(docs, doc_id, doc)
             count += 1
+        if end < len(data):
+            # The tail of a write a crash interrupted, never acknowledged: cut it off, so that
+            # the next append starts a line of its own.
+            logger.warning(
+                "dropping an unfinished last line (%d bytes, never acknowledged) of %s",
+                len(data) - end,
+                self.journal_path,
+            )
+            try:
+                os.truncate(self.journal_path, end)
+            except OSError as exc:
+                raise _write_error(f"cannot repair the journal {self.journal_path}", exc) from exc
+        self._journal_end = end
         return count
+
+    def _changes_problem(self, changes: Any) -> str | None:
+        if not isinstance(changes, list) or not changes:
+            return f"expected a list of [table, id, record] changes, found {_json_kind(changes)}"
+        for change in changes:
+            if not isinstance(change, list) or len(change) != 3:
+                return f"a change is {_json_kind(change)}, not [table, id, record]"
+            table, doc_id, doc = change
+            if doc is None and isinstance(table, str) and isinstance(doc_id, str):
+                continue
+            problem = self._record_problem(table, doc_id, doc)
+            if problem is not None:
+                return problem
+        return None
 
     # -- transactions -------------------------------------------------------------------------
     def table_dict(self, name: str) -> _TrackedTable:
@@ -188,6 +423,7 @@ class JournaledStorage(TinyStorage):
     def record_changes(self, table: str, touched: Mapping[str, Any]) -> None:
         """Index the documents a TinyDB write touched and journal them (now, or at commit)."""
         docs = self._tables[table]
+        self._dirty.add(table)
         changes = []
         for doc_id, old in touched.items():
             new = dict.get(docs, doc_id, None)
@@ -227,19 +463,129 @@ class JournaledStorage(TinyStorage):
             self._append(line.encode("utf-8") + b"\n")
         except OSError as exc:
             self._rollback()
-            raise StorageError(f"cannot write the journal {self.journal_path}: {exc}") from exc
+            error = _write_error(f"cannot write the journal {self.journal_path}", exc)
+            if not self._appends_failing:
+                # Once per run of failures: every refused write is answered, not logged.
+                logger.error("%s; changes are refused until it can be written", error)
+                self._appends_failing = True
+            raise error from exc
+        if self._appends_failing:
+            logger.warning("the journal %s can be written again", self.journal_path)
+            self._appends_failing = False
         self._pending = None
         self._journal_changes += len(latest)
         # Compare with the snapshot's size, not the current one: with inserts only, the journal
         # would otherwise never catch up. Rewriting n records every n changes keeps writes O(1).
-        if self._journal_changes > max(1000, self._snapshot_size):
+        threshold = max(self.min_compact_changes, self.compact_ratio * self._snapshot_size)
+        if self._journal_changes > threshold:
+            self._compact_when_due()
+
+    def _compact_when_due(self) -> None:
+        """Compact now (or start a thread that does), unless a failed attempt's backoff runs.
+
+        The change that triggered it is already durable in the journal, so a failure here is
+        logged (once per run of failures) and retried later, never reported to the caller.
+        """
+        if time.monotonic() < self._compact_retry_at or self._compactor is not None:
+            return
+        if self._lock is not None and self.size() >= self.background_compact_records:
+            self._compactor = threading.Thread(
+                target=self._compact_in_background, name=f"compact {self.path.name}"
+            )
+            self._compactor.start()
+            return
+        try:
             self.compact()
+        except StorageError as exc:
+            self._compact_failed(exc)
+            return
+        self._compact_succeeded()
+
+    def _compact_failed(self, exc: StorageError) -> None:
+        self._compact_failures += 1
+        first, most = self.compact_backoff
+        delay = min(most, first * 2 ** (self._compact_failures - 1))
+        self._compact_retry_at = time.monotonic() + delay
+        if self._compact_failures == 1:
+            logger.warning(
+                "%s; every change is safe in the journal %s, the snapshot is retried with a backoff",
+                exc,
+                self.journal_path,
+            )
+
+    def _compact_succeeded(self) -> None:
+        if self._compact_failures:
+            logger.warning(
+                "wrote the snapshot %s after %d failed attempts", self.path, self._compact_failures
+            )
+            self._compact_failures = 0
+            self._compact_retry_at = 0.0
+
+    def _compact_in_background(self) -> None:
+        """Write a snapshot outside the lock, then swap it in with the journal's newer lines.
+
+        On disk, in order: the new snapshot beside the whole old journal (replaying lines the
+        snapshot already holds changes nothing), then the journal cut down to the lines written
+        since the snapshot was taken. A crash between any two steps leaves a consistent state.
+        """
+        assert self._lock is not None
+        tmp = self.path.with_name(self.path.name + ".next.tmp")
+        journal_tmp = self.journal_path.with_name(self.journal_path.name + ".tmp")
+        try:
+            with self._lock:
+                snapshot = self.snapshot()
+                generation, offset = self._journal_generation, self._journal_end
+                changes, size = self._journal_changes, self.size()
+            _write_file(tmp, _encode_tables(snapshot.tables))
+            with self._lock:
+                if self._closed or generation != self._journal_generation:
+                    return  # an inline compaction since (a close, a whole-database write) won
+                with open(self.journal_path, "rb") as fh:
+                    fh.seek(offset)
+                    tail = fh.read(self._journal_end - offset)
+                # Open before the rename: this handle follows the file to its new name.
+                journal = open(journal_tmp, "ab", buffering=0)  # noqa: SIM115
+                try:
+                    _write_all(journal, tail)
+                    os.fsync(journal.fileno())
+                    os.replace(tmp, self.path)
+                    _fsync_dir(self.path.parent)
+                    os.replace(journal_tmp, self.journal_path)
+                except BaseException:
+                    journal.close()
+                    raise
+                _fsync_dir(self.path.parent)
+                if self._journal is not None:
+                    self._journal.close()
+                self._journal = journal
+                self._journal_end = len(tail)
+                self._journal_torn = False
+                self._journal_generation += 1
+                self._journal_changes -= changes
+                self._snapshot_size = size
+                self._compact_succeeded()
+        except OSError as exc:
+            with self._lock:
+                self._compact_failed(_write_error(f"cannot write the database {self.path}", exc))
+        finally:
+            _remove_quietly(tmp)
+            _remove_quietly(journal_tmp)
+            with self._lock:
+                self._compactor = None
+
+    def _temporary_files(self) -> list[Path]:
+        return [
+            self.path.with_name(self.path.name + ".tmp"),
+            self.path.with_name(self.path.name + ".next.tmp"),
+            self.journal_path.with_name(self.journal_path.name + ".tmp"),
+        ]
 
     def _rollback(self) -> None:
         pending, self._pending = self._pending or [], None
         # Undo newest first so each document gets back the value it had before the transaction.
         for table, doc_id, old in reversed(pending):
             docs = self._tables[table]
+            self._dirty.add(table)
             current = dict.get(docs, doc_id, None)
             if old is _MISSING:
                 dict.pop(docs, doc_id, None)
@@ -252,26 +598,49 @@ class JournaledStorage(TinyStorage):
     def _append(self, data: bytes) -> None:
         if self._journal is None:
             self._journal = open(self.journal_path, "ab", buffering=0)  # noqa: SIM115
-        self._journal.write(data)
-        os.fsync(self._journal.fileno())
+        fd = self._journal.fileno()
+        if self._journal_torn:
+            self._cut_journal(fd)
+        try:
+            _write_all(self._journal, data)
+            os.fsync(fd)
+        except OSError:
+            try:
+                self._cut_journal(fd)
+            except OSError as exc:
+                self._journal_torn = True
+                logger.error("cannot cut a failed write off %s: %s", self.journal_path, exc)
+            raise
+        self._journal_end += len(data)
+
+    def _cut_journal(self, fd: int) -> None:
+        """Truncate the journal back to its last whole line (truncating needs no free space)."""
+        os.ftruncate(fd, self._journal_end)
+        os.fsync(fd)
+        self._journal_torn = False
 
     def compact(self) -> None:
         """Write the tables as a new snapshot, atomically, then empty the journal."""
         tmp = self.path.with_name(self.path.name + ".tmp")
         try:
-            with open(tmp, "w", encoding="utf-8") as fh:
-                # dumps, not dump: json.dump streams through the pure-Python encoder.
-                fh.write(json.dumps(self._tables, separators=(",", ":")))
-                fh.flush()
-                os.fsync(fh.fileno())
+            _write_file(tmp, _encode_tables(self._tables))
             os.replace(tmp, self.path)
-            _fsync_dir(self.path.parent)
-            if self._journal is not None:
-                self._journal.close()
-            self._journal = open(self.journal_path, "wb", buffering=0)  # noqa: SIM115
+        except OSError as exc:
+            _remove_quietly(tmp)
+            raise _write_error(f"cannot write the database {self.path}", exc) from exc
+        _fsync_dir(self.path.parent)
+        # The snapshot holds every change now. Should emptying the journal fail, its lines are
+        # replayed over a snapshot that already holds them, which changes nothing.
+        try:
+            if self._journal is None:
+                self._journal = open(self.journal_path, "ab", buffering=0)  # noqa: SIM115
+            os.ftruncate(self._journal.fileno(), 0)
             os.fsync(self._journal.fileno())
         except OSError as exc:
-            raise StorageError(f"cannot write the database {self.path}: {exc}") from exc
+            raise _write_error(f"cannot empty the journal {self.journal_path}", exc) from exc
+        self._journal_end = 0
+        self._journal_torn = False
+        self._journal_generation += 1
         self._journal_changes = 0
         self._snapshot_size = self.size()
 
@@ -280,6 +649,7 @@ class JournaledStorage(TinyStorage):
 
     # -- secondary indexes --------------------------------------------------------------------
     def _rebuild_indexes(self) -> None:
+        self._snapshot = None
         self._indexes = {}
         for table, fields in self._index_fields.items():
             for field in fields:
@@ -292,11 +662,58 @@ class JournaledStorage(TinyStorage):
         for field in self._index_fields.get(table, ()):
             index = self._indexes[(table, field)]
             if old is not None:
-                bucket = index.get(_hashable(old.get(field)))
-                if bucket is not None:
-                    bucket.pop(doc_id, None)
+                key = _hashable(old.get(field))
+                bucket = index.get(key)
+                if bucket is not None and doc_id in bucket:
+                    self._own_bucket(index, key).pop(doc_id, None)
             if new is not None:
-                index.setdefault(_hashable(new.get(field)), {})[doc_id] = None
+                self._own_bucket(index, _hashable(new.get(field)))[doc_id] = None
+
+    def _own_bucket(self, index: dict[Any, dict[str, None]], key: Any) -> dict[str, None]:
+        """The bucket for `key`, copied first unless no snapshot can hold it (copy on write)."""
+        bucket = index.get(key)
+        if bucket is None or id(bucket) not in self._fresh_buckets:
+            bucket = dict(bucket or {})
+            index[key] = bucket
+            self._fresh_buckets.add(id(bucket))
+        return bucket
+
+    def snapshot(self) -> _Snapshot:
+        """The tables and indexes as they are now, safe to read without the lock afterwards.
+
+        Call it under the database lock. Tables unchanged since the last snapshot are shared
+        with it, so a snapshot after a few writes copies only the tables they changed.
+        """
+        last = self._snapshot
+        sources = self._snapshot_sources
+        # A copy is reused only if its table took no write and is still the same object (code
+        # that swaps a whole table or index in, rather than writing records, is covered too).
+        tables: dict[str, Mapping[str, Record]] = {}
+        for name, docs in self._tables.items():
+            reuse = last is not None and name not in self._dirty and sources.get(name) is docs
+            tables[name] = last.tables[name] if reuse and last is not None else dict(docs)
+        indexes: dict[tuple[str, str], Mapping[Any, Mapping[str, None]]] = {}
+        for key, index in self._indexes.items():
+            reuse = last is not None and key[0] not in self._dirty and sources.get(key) is index
+            indexes[key] = last.indexes[key] if reuse and last is not None else dict(index)
+        if (
+            last is not None
+            and len(tables) == len(last.tables)
+            and len(indexes) == len(last.indexes)
+            and all(tables[name] is last.tables.get(name) for name in tables)
+            and all(indexes[key] is last.indexes.get(key) for key in indexes)
+        ):
+            return last  # nothing changed since
+        self._snapshot = _Snapshot(tables, indexes)
+        self._snapshot_sources = {**self._tables, **self._indexes}
+        self._dirty.clear()
+        # Every bucket is shared with this snapshot now.
+        self._fresh_buckets.clear()
+        return self._snapshot
+
+    def live(self) -> _Snapshot:
+        """The tables and indexes themselves, for reads under the lock."""
+        return _Snapshot(self._tables, self._indexes)
 
     def indexed_ids(self, table: str, field: str, value: Any) -> list[str]:
         return list(self._indexes[(table, field)].get(_hashable(value), {}))
@@ -304,6 +721,58 @@ class JournaledStorage(TinyStorage):
 
 def _hashable(value: Any) -> Any:
     return value if isinstance(value, str | int | float | bool | type(None)) else repr(value)
+
+
+def _json_kind(value: Any) -> str:
+    """How an error message names a JSON value of the wrong shape."""
+    if isinstance(value, dict):
+        return "an object"
+    if isinstance(value, list):
+        return "an empty list" if not value else "a list"
+    text = json.dumps(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _encode_tables(tables: Mapping[str, Mapping[str, Record]]) -> bytes:
+    """The tables as one TinyDB JSON document, encoded a few hundred records at a time.
+
+    One `json.dumps` of everything would be faster by a little, but it holds the GIL from start
+    to end: a background compaction would stop every other thread for as long.
+    """
+    parts = ["{"]
+    for number, (name, docs) in enumerate(tables.items()):
+        parts.append(("," if number else "") + json.dumps(name) + ":{")
+        items = list(docs.items())
+        for start in range(0, len(items), 500):
+            chunk = json.dumps(dict(items[start : start + 500]), separators=(",", ":"))
+            parts.append(("," if start else "") + chunk[1:-1])
+        parts.append("}")
+    parts.append("}")
+    return "".join(parts).encode("utf-8")
+
+
+def _write_file(path: Path, data: bytes) -> None:
+    """Create or replace `path` with `data`, all of it on disk (fsynced) when this returns."""
+    with open(path, "wb", buffering=0) as fh:
+        _write_all(fh, data)
+        os.fsync(fh.fileno())
+
+
+def _size_of(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except (FileNotFoundError, NotADirectoryError):
+        return 0
+    except OSError as exc:
+        raise StorageError(f"cannot read {path}: {exc.strerror or exc}") from exc
+
+
+def _remove_quietly(path: Path) -> None:
+    try:
+        if path.exists():  # unlink fails on a read-only filesystem even when there is nothing
+            path.unlink()
+    except OSError as exc:
+        logger.warning("cannot remove the temporary file %s: %s", path, exc)
 
 
 def _fsync_dir(directory: Path) -> None:
@@ -320,11 +789,23 @@ def _fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
-class Database:
-    """The record store the domain layer uses: plain dicts in and out, one lock around everything.
+class _ReadState:
+    """One thread's `Database.reading` block: whether it holds the lock or reads a snapshot."""
 
-    Reads and writes both take the lock: TinyDB is not thread-safe, and Connexion runs plain
-    `def` handlers on worker threads.
+    __slots__ = ("holding", "snapshot")
+
+    def __init__(self) -> None:
+        self.holding = True
+        self.snapshot: _Snapshot | None = None
+
+
+class Database:
+    """The record store the domain layer uses: plain dicts in and out, one lock for writes.
+
+    Writes take the lock for the whole transaction: TinyDB is not thread-safe, and Connexion
+    runs plain `def` handlers on worker threads. Reads never wait for reads for long: a
+    `reading` block holds the lock while it reads single records, and a scan of a table
+    (`iter_raw`) moves it onto a snapshot and lets the lock go.
     """
 
     def __init__(
@@ -335,12 +816,13 @@ class Database:
     ) -> None:
         self.id_fields = dict(id_fields)
         self.lock = threading.RLock()
-        self._db = TinyDB(path, storage=JournaledStorage, indexes=indexes)
+        self._db = TinyDB(path, storage=JournaledStorage, indexes=indexes, lock=self.lock)
         self._db.table_class = _KeyedTable
         storage = self._db.storage
         assert isinstance(storage, JournaledStorage)
         self._storage: JournaledStorage = storage
         self._tinytables = {name: self._db.table(name, cache_size=0) for name in self.id_fields}
+        self._local = threading.local()
 
     def open(self, initial: Callable[[], Mapping[str, Iterable[Record]]]) -> None:
         with self.lock:
@@ -353,33 +835,71 @@ class Database:
     @contextmanager
     def transaction(self) -> Iterator[None]:
         """Hold the lock; every write inside reaches the disk together, or none does."""
-        with self.lock, self._storage.transaction():
-            yield
+        with self.lock:
+            self._local.writing = self._writing() + 1
+            try:
+                with self._storage.transaction():
+                    yield
+            finally:
+                self._local.writing -= 1
 
     @contextmanager
     def reading(self) -> Iterator[None]:
-        """Hold the lock so that several reads see one state."""
-        with self.lock:
+        """Make several reads see one state: the lock's, or a snapshot's once a scan begins."""
+        if getattr(self._local, "reader", None) is not None or self._writing():
+            with self.lock:  # nested: the outer block decides what is read
+                yield
+            return
+        state = _ReadState()
+        self.lock.acquire()
+        self._local.reader = state
+        try:
             yield
+        finally:
+            self._local.reader = None
+            if state.holding:
+                self.lock.release()
 
-    # Every method below expects the caller to hold the lock (through `reading` or `transaction`).
+    def _writing(self) -> int:
+        """How deep this thread is in transactions (0: none)."""
+        depth: int = getattr(self._local, "writing", 0)
+        return depth
+
+    def _view(self) -> _Snapshot:
+        """What this thread reads: the snapshot its reading block moved to, else the live tables."""
+        state: _ReadState | None = getattr(self._local, "reader", None)
+        if state is None or state.snapshot is None or self._writing():
+            return self._storage.live()
+        return state.snapshot
+
+    # Every method below expects the caller to be inside `reading` or `transaction`.
     def get(self, table: str, doc_id: str) -> Record | None:
-        # TinyDB's annotations say int ids; _KeyedTable's are the records' string ids.
-        doc = self._tinytables[table].get(doc_id=doc_id)  # type: ignore[call-overload]
+        doc = self._view().tables.get(table, {}).get(doc_id)
         return dict(doc) if doc is not None else None
 
     def contains(self, table: str, doc_id: str) -> bool:
-        return doc_id in self._storage.read().get(table, {})
+        return doc_id in self._view().tables.get(table, {})
 
     def iter_raw(self, table: str) -> Iterable[Record]:
-        """The stored records themselves, read-only, in storage (creation) order."""
-        return dict.values(self._storage.read().get(table, {}))
+        """The stored records themselves, read-only, in storage (creation) order.
+
+        In a reading block, this moves the block onto a snapshot and releases the lock: a scan
+        takes as long as the table is large, and other requests must not wait for it.
+        """
+        state: _ReadState | None = getattr(self._local, "reader", None)
+        if state is not None and state.holding and not self._writing():
+            state.snapshot = self._storage.snapshot()
+            state.holding = False
+            self.lock.release()
+        return self._view().tables.get(table, {}).values()
 
     def find(self, table: str, field: str, value: Any) -> list[Record]:
         """The records whose indexed `field` equals `value`, in creation order of the index."""
-        docs = self._storage.read().get(table, {})
-        ids = self._storage.indexed_ids(table, field, value)
-        return [dict(dict.__getitem__(docs, i)) for i in ids if dict.__contains__(docs, i)]
+        view = self._view()
+        docs = view.tables.get(table, {})
+        ids = view.indexes[(table, field)].get(_hashable(value), {})
+        found = (docs.get(i) for i in ids)
+        return [dict(doc) for doc in found if doc is not None]
 
     def insert(self, table: str, record: Record) -> None:
         doc_id = record[self.id_fields[table]]
