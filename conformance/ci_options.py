@@ -43,7 +43,7 @@ OPTIONS: list[tuple[str, dict[str, Any]]] = [
     ),
     (
         "summary",
-        {"type": Path, "help": "Markdown summary (default: $GITHUB_STEP_SUMMARY when set)"},
+        {"type": Path, "help": "Markdown summary (also appended to $GITHUB_STEP_SUMMARY when set)"},
     ),
     ("html", {"type": Path, "help": "self-contained HTML report"}),
     ("json", {"type": Path, "help": "the report as JSON"}),
@@ -111,11 +111,9 @@ def ci_settings(
     summary = get("summary")
     if summary is not None:
         fields["summary_md"] = Path(summary)
-    else:
-        step_summary = environment.secret(environment.STEP_SUMMARY, env)
-        if step_summary is not None:
-            fields["summary_md"] = Path(step_summary)
-            fields["summary_append"] = True  # GitHub collects what every step appends
+    step_summary = environment.secret(environment.STEP_SUMMARY, env)
+    if step_summary is not None:
+        fields["step_summary"] = Path(step_summary)
     return fields
 
 

@@ -96,8 +96,8 @@ class Settings:
     baseline: Path | None = None  # accepted findings: only others fail the run
     write_baseline: Path | None = None
     strict: bool = False  # a finding resting only on a guessed clause fails too
-    summary_md: Path | None = None  # Markdown summary (GITHUB_STEP_SUMMARY or --summary)
-    summary_append: bool = False  # append (GITHUB_STEP_SUMMARY collects every step's)
+    summary_md: Path | None = None  # Markdown summary (--summary)
+    step_summary: Path | None = None  # $GITHUB_STEP_SUMMARY: the same summary, appended
     html: Path | None = None
     json_report: Path | None = None
     credential: Credential | None = field(default=None, compare=False, repr=False)

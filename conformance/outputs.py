@@ -33,7 +33,9 @@ def write_outputs(result: Result, verdict: Verdict) -> None:
     if s.json_report is not None:
         _write(s.json_report, render_json(result, verdict))
     if s.summary_md is not None:
-        _write(s.summary_md, render_markdown(result, verdict), append=s.summary_append)
+        _write(s.summary_md, render_markdown(result, verdict))
+    if s.step_summary is not None:  # GitHub shows what every step of the job appended
+        _write(s.step_summary, render_markdown(result, verdict), append=True)
     if s.html is not None:
         _write(s.html, render_html(result, verdict))
     if s.write_baseline is not None:

@@ -36,6 +36,11 @@ class IssuedTokens:
         with self._lock:
             self._until.clear()
 
+    def issued(self) -> list[str]:
+        """Every token issued so far (valid or not)."""
+        with self._lock:
+            return list(self._until)
+
     def __contains__(self, token: object) -> bool:
         with self._lock:
             until = self._until.get(token) if isinstance(token, str) else None
