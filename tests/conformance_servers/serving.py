@@ -47,4 +47,6 @@ def serving(
         yield f"{'https' if certfile else 'http'}://127.0.0.1:{port}"
     finally:
         server.should_exit = True
+        # A TLS connection a client left open (Schemathesis' requests session does) holds the
+        # graceful shutdown until its close times out: give up waiting after 10 s.
         thread.join(timeout=10)
