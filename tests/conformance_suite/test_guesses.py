@@ -40,6 +40,31 @@ def test_the_spec_marks_every_guess_the_brief_lists() -> None:
     assert found["oauth2-token-url"].pointer == "/components/securitySchemes/oauth2"
 
 
+def _markers(node: object, pointer: str = "") -> list[tuple[str, dict[str, object], object]]:
+    found = []
+    if isinstance(node, dict):
+        if "x-guess" in node:
+            found.append((pointer, node, node["x-guess"]))
+        for key, value in node.items():
+            found += _markers(value, f"{pointer}/{key}")
+    elif isinstance(node, list):
+        for n, value in enumerate(node):
+            found += _markers(value, f"{pointer}/{n}")
+    return found
+
+
+def test_every_marker_follows_the_convention() -> None:
+    markers = _markers(DOCUMENT)
+    assert len(markers) == len(by_id(DOCUMENT)), "every marker has a string id, each id once"
+    for pointer, node, marker in markers:
+        assert isinstance(marker, dict), pointer
+        assert set(marker) <= {"id", "keywords", "note"}, pointer
+        assert isinstance(marker.get("note"), str) and marker["note"], pointer
+        keywords = marker.get("keywords", [])
+        assert isinstance(keywords, list), pointer
+        assert all(k in node for k in keywords), f"{pointer}: a guessed keyword is not there"
+
+
 def test_only_the_guessed_keywords_of_a_schema_are_guesses() -> None:
     pointer = locate(
         DOCUMENT,
