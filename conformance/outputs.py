@@ -10,7 +10,9 @@ from pathlib import Path
 
 from conformance import baseline
 from conformance.ci_report import render_html, render_json, render_markdown
+from conformance.config import Settings
 from conformance.failures import ConformanceError
+from conformance.redact import redactor_for
 from conformance.report import write_junit
 from conformance.runner import Result
 from conformance.verdict import Verdict
@@ -43,3 +45,14 @@ def write_outputs(result: Result, verdict: Verdict) -> None:
             baseline.write(s.write_baseline, verdict.entries())
         except OSError as exc:
             raise ConformanceError(f"cannot write {s.write_baseline}: {exc}") from exc
+
+
+def write_error_summary(settings: Settings, message: str) -> None:
+    """Tell the CI job page that the run could not be made (exit 2), and why."""
+    if settings.step_summary is None:
+        return
+    text = f"## ⚠️ ActionSession conformance: the run could not be made\n\n{message}\n\n"
+    try:
+        _write(settings.step_summary, redactor_for(settings)(text), append=True)
+    except ConformanceError:
+        pass  # the error itself is already on stderr; a summary that cannot be written is moot

@@ -132,7 +132,7 @@ def _redact_logs(settings: Settings) -> None:
 def main(argv: Sequence[str]) -> int:
     """Run the suite; 0 conforms, 1 violations found, 2 the run could not be made."""
     from conformance.credentials import authenticate
-    from conformance.outputs import write_outputs
+    from conformance.outputs import write_error_summary, write_outputs
     from conformance.redact import redactor_for
     from conformance.report import ConsoleProgress, render
     from conformance.runner import run
@@ -154,6 +154,8 @@ def main(argv: Sequence[str]) -> int:
     except ConformanceError as exc:
         message = f"conformance: error: {exc}"
         print(redactor_for(settings)(message) if settings else message, file=sys.stderr)
+        if settings is not None:
+            write_error_summary(settings, str(exc))
         return 2
     except KeyboardInterrupt:
         print(

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import html
 import json
+import os
 import re
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -88,3 +91,22 @@ def test_a_conforming_run_says_so_in_each_report(
     page = (tmp_path / "report.html").read_text()
     assert '<h1 class="ok">ActionSession conformance: conforms</h1>' in page
     assert "<section" not in page
+
+
+def test_a_run_that_cannot_be_made_says_why_on_the_job_page(tmp_path: Path) -> None:
+    step = tmp_path / "step.md"
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("CONFORMANCE_", "GITHUB_"))}
+    env = {**clean, "GITHUB_STEP_SUMMARY": str(step), "CONFORMANCE_TOKEN": "unreached-token-77"}
+    done = subprocess.run(
+        [sys.executable, "-m", "conformance", "--base-url", "http://127.0.0.1:9"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
+    assert done.returncode == 2
+    reason = done.stderr.strip().splitlines()[-1].removeprefix("conformance: error: ")
+    assert reason.startswith("cannot reach http://127.0.0.1:9")
+    assert step.read_text() == (
+        f"## ⚠️ ActionSession conformance: the run could not be made\n\n{reason}\n\n"
+    )
