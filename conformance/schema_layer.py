@@ -136,6 +136,9 @@ CLAUSES = {
     "conformance_error_shape": "errors: one body shape per status",
 }
 
+# The Schemathesis checks whose verdict rests on the request's constraints.
+_ON_INPUT = frozenset({"negative_data_rejection", "positive_data_acceptance"})
+
 _ACTIVE: Guard | None = None
 _ACTIVE_LOCK = threading.Lock()
 
@@ -356,7 +359,9 @@ def _collect(
             if info is None:
                 continue
             failure = info.failure
-            pointer = _pointer(document, recorder, case_id)
+            # Only whether a probe was accepted or refused rests on the constraint it probed;
+            # a server error, a wrong status or a bad response body are failures whatever it was.
+            pointer = _pointer(document, recorder, case_id) if node.name in _ON_INPUT else None
             # A failure resting on a guessed clause must not hide one that rests on a known one.
             guess = marked(document, pointer) if pointer else None
             key = (

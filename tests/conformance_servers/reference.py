@@ -66,6 +66,7 @@ BUGS: dict[str, str] = {
     "malformed_json_422": "a body that is not JSON is a 422 instead of a 400",
     "query_token_ignored": "the access-token query parameter is not a credential",
     "view_returns_list": "view answers the record wrapped in a JSON array",
+    "long_id_500": "a client-chosen id over 64 characters is a 500 (the limit itself is a guess)",
 }
 
 
@@ -537,6 +538,9 @@ class Reference:
 
     async def op_create(self, request: Request, resource: Resource) -> Response:
         body = await self.json_body(request, required=True)
+        chosen = body.get(resource.id_field) if isinstance(body, dict) else None
+        if self.bug == "long_id_500" and isinstance(chosen, str) and len(chosen) > 64:
+            return Response("Internal Server Error", status_code=500)
         self.validate(f"{resource.schema_prefix}Create", body)
         fields = self._stored_fields(resource)
         row: dict[str, Any] = {f: None for f in fields}

@@ -116,6 +116,18 @@ def test_a_server_differing_only_on_a_guess_conforms_with_warnings(
     assert all(j.guess is not None and j.guess.id == "id-syntax" for j in strict.failures)
 
 
+def test_a_server_error_on_a_guessed_input_is_still_a_failure(
+    serve: Callable[..., Served],
+) -> None:
+    """The over-long id probes the guessed limit, but "no 500 for any input" is no guess."""
+    served = serve("long_id_500")
+    settings = settings_for(served.url, budget=COVERAGE, checks=frozenset({"schema_layer"}))
+    verdict = judge(run(settings))
+    assert not verdict.ok
+    assert "Server error" in {j.finding.title for j in verdict.failures}
+    assert all(j.guess is None for j in verdict.failures)
+
+
 @pytest.mark.parametrize(
     ("guess", "fails"),
     [
