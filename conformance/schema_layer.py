@@ -241,6 +241,14 @@ def _config(settings: Settings, contract: Contract) -> dict[str, Any]:
         },
         "operations": [],
     }
+    # Schemathesis masks every member whose name holds "session" (`action_session_id`), which
+    # makes its curl lines unusable here; the credential is hidden by `conformance.redact`.
+    config["output"] = {
+        "sanitization": {
+            "keys-to-sanitize": ["authorization", "cookie", "set-cookie", "access-token"],
+            "sensitive-markers": ["token", "secret", "password", "passwd", "auth", "credential"],
+        }
+    }
     if settings.ca_bundle is not None:
         config["tls-verify"] = str(settings.ca_bundle)
     if settings.token is not None and settings.oauth is None:
@@ -399,7 +407,7 @@ def _collect(
                 # Schemathesis masks the credential; name it as the suite's own curl lines do.
                 curl=info.code_sample.replace(
                     "'Authorization: [Filtered]'", '"Authorization: Bearer $TOKEN"'
-                ),
+                ).replace("access-token=[Filtered]", "access-token=$TOKEN"),
                 pointer=pointer or "",
             )
 

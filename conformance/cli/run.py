@@ -35,6 +35,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="python -m conformance",
         description="Check an ActionSession API server against the contract.",
+        epilog="Every option can also come from the environment as CONFORMANCE_<OPTION> "
+        "(CONFORMANCE_BASE_URL, CONFORMANCE_TOKEN, ...); flags win. OAuth2 secrets only from "
+        "CONFORMANCE_CLIENT_SECRET and CONFORMANCE_PASSWORD.",
     )
     parser.add_argument("--base-url", required=True, help="the server, e.g. http://127.0.0.1:8080")
     parser.add_argument(

@@ -105,6 +105,9 @@ def test_a_token_appears_in_no_output_form(serve: Callable[..., Served], tmp_pat
         assert "access-token=$TOKEN" in forms[name] or "access-token=%24TOKEN" in forms[name], name
         assert "curl" in forms[name], name
     assert "VIOLATIONS FOUND" in forms["stdout"]
+    # Reproductions are complete: nothing but the credential is masked (Schemathesis would
+    # mask `action_session_id`, whose name holds "session").
+    assert "[Filtered]" not in forms["stdout"]
 
 
 def test_oauth_secrets_and_issued_tokens_appear_in_no_output_form(tmp_path: Path) -> None:
