@@ -4,7 +4,8 @@ Owns the stable fingerprint of a finding and the baseline file. The fingerprint 
 check, the title, the operation (method and path template, so record ids do not count) and the
 shape of the first line of the detail, with everything a run generates taken out (ids, run
 markers, timestamps, numbers other than HTTP statuses, quoted values). For the schema layer it is
-the Schemathesis check, operation and the spec node aimed at, never the generated input.
+the Schemathesis check, the operation and the guessed clause it rests on (if any), never the
+generated input.
 
 The file (`--write-baseline`, read with `--baseline`) is JSON, sorted and diff-friendly::
 
@@ -65,19 +66,17 @@ def _skeleton(text: str) -> str:
     return _TOKEN.sub(lambda m: m.group(0) if _STATUS.match(m.group(0)) else "_", line)
 
 
-def fingerprint(finding: Finding, operation: str) -> str:
-    """A short hash that stays the same for the same defect across runs, seeds and data."""
+def fingerprint(finding: Finding, operation: str, guess: str = "") -> str:
+    """A short hash that stays the same for the same defect across runs, seeds and data.
+
+    `guess` is the id of the guessed clause the finding rests on, if any: which of its keywords
+    a run happened to probe first does not count."""
     sthm = _SCHEMATHESIS_CHECK.search(finding.clause)
     if sthm is not None:
-        basis = [finding.check, finding.title, operation, sthm.group(1), finding.pointer]
+        basis = [finding.check, finding.title, operation, sthm.group(1), guess]
     else:
         basis = [finding.check, finding.title, operation, _skeleton(finding.detail)]
     return hashlib.sha256("\x1f".join(basis).encode()).hexdigest()[:16]
-
-
-def entry(finding: Finding, operation: str) -> Entry:
-    """The baseline entry of a finding."""
-    return Entry(fingerprint(finding, operation), finding.check, operation, finding.title)
 
 
 def load(path: Path) -> list[Entry]:

@@ -372,6 +372,7 @@ def _collect(
             pointer = _pointer(document, recorder, case_id) if node.name in _ON_INPUT else None
             # A failure resting on a guessed clause must not hide one that rests on a known one.
             guess = marked(document, pointer) if pointer else None
+            pointer = pointer if guess else None  # a known constraint needs no pointer
             key = (
                 failure.title,
                 failure.operation or recorder.label,

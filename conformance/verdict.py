@@ -120,8 +120,8 @@ def judge(result: Result) -> Verdict:
     seen: set[str] = set()
     for finding in result.findings:
         operation = baseline_module.operation_of(finding, templates)
-        print_ = baseline_module.fingerprint(finding, operation)
         guess = guess_of(finding, document, spec_guesses)
+        print_ = baseline_module.fingerprint(finding, operation, guess.id if guess else "")
         if print_ in accepted:
             status = ACCEPTED
             seen.add(print_)
