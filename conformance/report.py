@@ -1,6 +1,8 @@
 """What a person sees: live progress while the run goes, then each failure with its title, the
-clause it breaks, the request and response that show it and a curl line, then a summary line.
-Also the JUnit XML file, one test case per check.
+clause it breaks, the request and response that show it and a curl line, then the warnings on
+guessed clauses, the findings a baseline accepts and its entries that no longer occur, then a
+summary line. Also the JUnit XML file, one test case per check. Everything shown passes through
+the run's redactor (`conformance.redact`).
 """
 
 from __future__ import annotations
