@@ -11,14 +11,18 @@ from __future__ import annotations
 import json
 import logging
 import shlex
+import ssl
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
 from conformance.failures import ConformanceError
+
+if TYPE_CHECKING:
+    from conformance.credentials import Credential
 
 logger = logging.getLogger(__name__)
 
@@ -113,13 +117,17 @@ class ApiClient:
         timeout: float,
         may_write: Callable[[str, str], bool],
         observe: Callable[[Exchange], None] | None = None,
+        credential: Credential | None = None,
+        verify: ssl.SSLContext | bool = True,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.token = token
         self.token_in_query = token_in_query
         self._may_write = may_write
         self._observe = observe
-        self._http = httpx.Client(timeout=timeout)
+        # The credential, when given, supplies the token of each request (OAuth2 renews it).
+        self._credential = credential
+        self._http = httpx.Client(timeout=timeout, verify=verify)
         self._lock = threading.Lock()
         self.requests = 0
 
@@ -154,11 +162,12 @@ class ApiClient:
         all_headers = dict(headers or {})
         query = dict(params or {})
         query_token = self.token_in_query if in_query is None else in_query
-        if authenticate and self.token is not None:
+        token = self._credential.current() if self._credential is not None else self.token
+        if authenticate and token is not None:
             if query_token:
-                query["access-token"] = self.token
+                query["access-token"] = token
             else:
-                all_headers["Authorization"] = f"Bearer {self.token}"
+                all_headers["Authorization"] = f"Bearer {token}"
         raw: bytes | None = content
         if body is not _NO_BODY:
             raw = json.dumps(body).encode()
@@ -168,6 +177,25 @@ class ApiClient:
             response = self._http.request(
                 method, url, content=raw, params=query, headers=all_headers
             )
+            if (
+                response.status_code == 401
+                and authenticate
+                and token is not None
+                and self._credential is not None
+            ):
+                # A token may expire or be revoked before its announced lifetime: one renewal.
+                renewed = self._credential.renew(token)
+                if renewed != token:
+                    token = renewed
+                    if query_token:
+                        query["access-token"] = token
+                    else:
+                        all_headers["Authorization"] = f"Bearer {token}"
+                    with self._lock:
+                        self.requests += 1
+                    response = self._http.request(
+                        method, url, content=raw, params=query, headers=all_headers
+                    )
         except httpx.HTTPError as exc:
             raise ConformanceError(f"cannot reach {self.base_url}: {exc}".splitlines()[0]) from exc
         with self._lock:
@@ -180,7 +208,7 @@ class ApiClient:
             status=response.status_code,
             headers=response.headers,
             body=response.content,
-            secret=self.token if authenticate and query_token else None,
+            secret=token if authenticate and query_token else None,
         )
         if self._observe is not None:
             self._observe(exchange)

@@ -11,8 +11,12 @@ import uuid
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from openapi import SPEC_PATH
+
+if TYPE_CHECKING:
+    from conformance.credentials import Credential
 
 DEFAULT_PHASES = ("examples", "coverage", "fuzzing", "stateful")
 
@@ -50,12 +54,31 @@ class Budget:
 
 
 @dataclass(frozen=True)
+class OAuth2:
+    """Where and how a run obtains its bearer token (client credentials, or the password grant
+    when `username` is given). The secrets only ever come from the environment."""
+
+    token_url: str
+    client_id: str
+    client_secret: str | None = field(default=None, repr=False)
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+    scope: str | None = None
+    client_auth: str = "basic"  # "basic" (RFC 6749 2.3.1, the default) or "post" (in the form)
+
+    @property
+    def grant(self) -> str:
+        """The grant type this configuration uses."""
+        return "password" if self.username is not None else "client_credentials"
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything a run needs; build with `Settings.create`."""
 
     base_url: str
     spec_path: Path = SPEC_PATH
-    token: str | None = None
+    token: str | None = field(default=None, repr=False)
     token_in_query: bool = False
     profile: Profile = Profile.FULL
     references: References = field(default_factory=References)
@@ -67,6 +90,17 @@ class Settings:
     checks: frozenset[str] | None = None  # None: every check; else names or titles to run
     schema_layer: bool = True
     progress: bool = True
+    # Secrets, TLS, baselines, guesses and CI reports (issue 9: CI).
+    oauth: OAuth2 | None = None
+    ca_bundle: Path | None = None  # PEM file of the CAs to trust instead of the system's
+    baseline: Path | None = None  # accepted findings: only others fail the run
+    write_baseline: Path | None = None
+    strict: bool = False  # a finding resting only on a guessed clause fails too
+    summary_md: Path | None = None  # Markdown summary (--summary)
+    step_summary: Path | None = None  # $GITHUB_STEP_SUMMARY: the same summary, appended
+    html: Path | None = None
+    json_report: Path | None = None
+    credential: Credential | None = field(default=None, compare=False, repr=False)
 
     @classmethod
     def create(cls, base_url: str, *, seed: int | None = None, **kwargs: object) -> Settings:

@@ -40,3 +40,6 @@ class Finding:
     response: str = ""
     curl: str = ""
     extra: list[str] = field(default_factory=list)
+    # The spec node whose constraint the failure shows broken, as a JSON pointer, when known
+    # (Schemathesis' coverage phase says it); a guessed node makes the finding a warning.
+    pointer: str = ""

@@ -8,14 +8,21 @@ plugin owns the short name), the session-scoped run, and one test per check so p
 
 from __future__ import annotations
 
+import argparse
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from conformance import environment
+from conformance.ci_options import OPTIONS as CI_OPTIONS
+from conformance.ci_options import ci_settings, declared_token_url
 from conformance.config import Budget, Profile, References, Settings
 from conformance.failures import ConformanceError
+from conformance.outputs import write_outputs
 from conformance.runner import SCHEMA_LAYER, Result, run, selected_checks
+from conformance.verdict import Verdict, judge
+from openapi import SPEC_PATH
 
 OPTIONS: list[tuple[str, dict[str, Any]]] = [
     ("base-url", {"help": "the server under test, e.g. http://127.0.0.1:8080"}),
@@ -37,11 +44,14 @@ OPTIONS: list[tuple[str, dict[str, Any]]] = [
 def pytest_addoption(parser: pytest.Parser) -> None:
     """Register the run options, each also as `--conformance-NAME`."""
     group = parser.getgroup("conformance", "ActionSession conformance suite")
-    for name, kwargs in OPTIONS:
+    # Secrets, TLS, baselines, guesses and CI reports: declared once in conformance.ci_options.
+    for name, kwargs in [*OPTIONS, *CI_OPTIONS]:
         dest = "conformance_" + name.replace("-", "_")
         try:
             group.addoption(f"--{name}", f"--conformance-{name}", dest=dest, **kwargs)
-        except ValueError:  # another plugin owns --NAME (pytest-base-url owns --base-url)
+        except (ValueError, argparse.ArgumentError):
+            # another plugin owns --NAME (pytest-base-url owns --base-url, pytest --strict,
+            # pytest-html --html)
             group.addoption(f"--conformance-{name}", dest=dest, **kwargs)
 
 
@@ -49,7 +59,25 @@ def _option(config: pytest.Config, name: str) -> Any:
     value = config.getoption("conformance_" + name.replace("-", "_"), default=None)
     if value is None and name == "base-url":
         value = config.getoption("base_url", default=None)  # pytest-base-url's option
+    if value is None or value is False:  # not on the command line: CONFORMANCE_NAME, if set
+        declared = dict([*OPTIONS, *CI_OPTIONS])
+        from_env = environment.declared(name, declared.get(name, {}))
+        value = value if from_env is None else from_env
     return value
+
+
+def _credential(config: pytest.Config) -> tuple[str | None, bool]:
+    """The token and whether it goes in the query; a flag beats the environment."""
+    for name, in_query in (("access-token", True), ("token", False)):
+        given = config.getoption("conformance_" + name.replace("-", "_"), default=None)
+        if given is not None:
+            return given, in_query
+    token, access = _option(config, "token"), _option(config, "access-token")
+    if token is not None and access is not None:
+        raise ConformanceError(
+            "bad options: set only one of CONFORMANCE_TOKEN and CONFORMANCE_ACCESS_TOKEN"
+        )
+    return (token, False) if token is not None else (access, access is not None)
 
 
 def settings_from_config(config: pytest.Config) -> Settings | None:
@@ -58,16 +86,24 @@ def settings_from_config(config: pytest.Config) -> Settings | None:
     if not base_url:
         return None
     refs = References()
-    token = _option(config, "token") or _option(config, "access-token")
+    token, token_in_query = _credential(config)
     extra: dict[str, Any] = {}
     if _option(config, "spec"):
         extra["spec_path"] = Path(_option(config, "spec"))
+    extra.update(
+        ci_settings(
+            lambda name: _option(config, name),
+            spec_token_url=lambda: declared_token_url(extra.get("spec_path", SPEC_PATH)),
+        )
+    )
+    if "oauth" in extra and token is not None:
+        raise ConformanceError("bad options: give a token or OAuth2 options, not both")
     examples = _option(config, "max-examples")
     return Settings.create(
         base_url,
         seed=_option(config, "seed"),
         token=token,
-        token_in_query=_option(config, "access-token") is not None,
+        token_in_query=token_in_query,
         profile=Profile(_option(config, "profile") or Profile.FULL.value),
         references=References(
             _option(config, "action-id") or refs.action_id,
@@ -105,6 +141,14 @@ def conformance_result(request: pytest.FixtureRequest) -> Result:
     if settings is None:
         pytest.skip("no --base-url given: the conformance suite does not run")
     try:
-        return run(settings)
+        result = run(settings)
+        write_outputs(result, judge(result))
     except ConformanceError as exc:
         pytest.fail(f"the conformance run could not be made: {exc}", pytrace=False)
+    return result
+
+
+@pytest.fixture(scope="session")
+def conformance_verdict(conformance_result: Result) -> Verdict:
+    """The run's findings judged against its baseline, guesses and strictness."""
+    return judge(conformance_result)

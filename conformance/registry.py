@@ -34,6 +34,7 @@ class Check:
     clause: str
     profiles: frozenset[Profile]
     func: CheckFunction
+    guess: str | None = None  # the `x-guess` id of the only clause this check rests on
 
 
 REGISTRY: dict[str, Check] = {}
@@ -45,13 +46,18 @@ def check(
     title: str,
     clause: str,
     profiles: tuple[Profile, ...] = (Profile.SAFE, Profile.FULL),
+    guess: str | None = None,
 ) -> Callable[[CheckFunction], CheckFunction]:
-    """Register a check under `name`; it fails by raising `CheckFailure(title, ...)`."""
+    """Register a check under `name`; it fails by raising `CheckFailure(title, ...)`.
+
+    `guess` names the `x-guess` marker of the spec clause the check rests on when that clause is
+    our own guess: while the spec marks it, the check's findings are warnings (unless --strict).
+    """
 
     def register(func: CheckFunction) -> CheckFunction:
         if name in REGISTRY:
             raise ValueError(f"check {name!r} registered twice")
-        REGISTRY[name] = Check(name, title, clause, frozenset(profiles), func)
+        REGISTRY[name] = Check(name, title, clause, frozenset(profiles), func, guess)
         return func
 
     return register

@@ -1,6 +1,8 @@
 """What a person sees: live progress while the run goes, then each failure with its title, the
-clause it breaks, the request and response that show it and a curl line, then a summary line.
-Also the JUnit XML file, one test case per check.
+clause it breaks, the request and response that show it and a curl line, then the warnings on
+guessed clauses, the findings a baseline accepts and its entries that no longer occur, then a
+summary line. Also the JUnit XML file, one test case per check. Everything shown passes through
+the run's redactor (`conformance.redact`).
 """
 
 from __future__ import annotations
@@ -12,7 +14,10 @@ from pathlib import Path
 from typing import TextIO
 
 from conformance.config import Settings
+from conformance.failures import Finding
+from conformance.redact import redactor_for
 from conformance.runner import Listener, Outcome, Result
+from conformance.verdict import FAILURE, Verdict, judge
 
 MARKS = {"passed": "ok", "failed": "FAIL", "skipped": "skip"}
 
@@ -25,13 +30,17 @@ class ConsoleProgress(Listener):
         self._total = 0
         self._done = 0
         self._begun = time.monotonic()
+        self._settings: Settings | None = None
 
     def _write(self, text: str) -> None:
+        if self._settings is not None:  # rebuilt each time: a renewed token is a new secret
+            text = redactor_for(self._settings)(text)
         self.stream.write(text + "\n")
         self.stream.flush()
 
     def started(self, settings: Settings, names: list[str]) -> None:
         """Announce the run."""
+        self._settings = settings
         self._total = len(names)
         self._begun = time.monotonic()
         self._write(
@@ -61,60 +70,107 @@ class ConsoleProgress(Listener):
         )
 
 
-def render(result: Result) -> str:
-    """The failures and the summary line."""
+def _finding_lines(n: int, finding: Finding, extra: list[str]) -> list[str]:
+    lines = ["", f"{n}. {finding.title}"]
+    lines.append(f"   check:    {finding.check}")
+    lines.append(f"   contract: {finding.clause}")
+    lines.extend(extra)
+    for line in finding.detail.splitlines() or [""]:
+        lines.append(f"   why:      {line}")
+    if finding.request:
+        lines.append("   request:")
+        lines.extend(f"     {line}" for line in finding.request.splitlines())
+    if finding.response:
+        lines.append("   response:")
+        lines.extend(f"     {line}" for line in finding.response.splitlines())
+    if finding.curl:
+        lines.append("   reproduce:")
+        lines.extend(f"     {line}" for line in finding.curl.splitlines())
+    return lines
+
+
+def render(result: Result, verdict: Verdict | None = None) -> str:
+    """The failures, warnings, baseline matters, notes and the summary line (secrets hidden)."""
+    verdict = verdict if verdict is not None else judge(result)
     lines: list[str] = []
-    for n, finding in enumerate(result.findings, 1):
+    for n, judged in enumerate(verdict.failures, 1):
+        extra = [f"   guess:    {judged.guess.describe()} (--strict)"] if judged.guess else []
+        lines.extend(_finding_lines(n, judged.finding, extra))
+    if verdict.warnings:
         lines.append("")
-        lines.append(f"{n}. {finding.title}")
-        lines.append(f"   check:    {finding.check}")
-        lines.append(f"   contract: {finding.clause}")
-        for line in finding.detail.splitlines() or [""]:
-            lines.append(f"   why:      {line}")
-        if finding.request:
-            lines.append("   request:")
-            lines.extend(f"     {line}" for line in finding.request.splitlines())
-        if finding.response:
-            lines.append("   response:")
-            lines.extend(f"     {line}" for line in finding.response.splitlines())
-        if finding.curl:
-            lines.append("   reproduce:")
-            lines.extend(f"     {line}" for line in finding.curl.splitlines())
+        lines.append(
+            "Warnings: findings that rest only on a clause the contract guessed (x-guess); "
+            "they do not fail the run unless --strict:"
+        )
+        for n, judged in enumerate(verdict.warnings, 1):
+            assert judged.guess is not None
+            extra = [f"   guess:    {judged.guess.describe()}"]
+            lines.extend(_finding_lines(n, judged.finding, extra))
+    if verdict.accepted:
+        lines.append("")
+        lines.append(f"Accepted by the baseline ({len(verdict.accepted)}, not failures):")
+        lines.extend(
+            f"  - [{j.fingerprint}] {j.finding.check}: {j.finding.title}"
+            + (f" ({j.operation})" if j.operation else "")
+            for j in verdict.accepted
+        )
+    if verdict.stale:
+        lines.append("")
+        lines.append(f"Baseline entries that no longer occur ({len(verdict.stale)}; remove them):")
+        lines.extend(
+            f"  - [{e.fingerprint}] {e.check}: {e.title}"
+            + (f" ({e.operation})" if e.operation else "")
+            for e in verdict.stale
+        )
     notes = [(o.name, n) for o in result.outcomes for n in o.notes]
     if notes:
         lines.append("")
         lines.append("Notes (not failures):")
         lines.extend(f"  - {name}: {text}" for name, text in notes)
     lines.append("")
-    lines.append(summary(result))
-    return "\n".join(lines)
+    lines.append(summary(result, verdict))
+    return redactor_for(result.settings)("\n".join(lines))
 
 
-def summary(result: Result) -> str:
+def summary(result: Result, verdict: Verdict | None = None) -> str:
     """One line: verdict, counts, requests, time, seed."""
+    verdict = verdict if verdict is not None else judge(result)
     checks = [o for o in result.outcomes if o.name not in ("setup",)]
-    verdict = "CONFORMS" if result.ok else "VIOLATIONS FOUND"
+    word = "CONFORMS" if verdict.ok else "VIOLATIONS FOUND"
+    extras = ""
+    if verdict.warnings:
+        extras += f", {len(verdict.warnings)} warning(s) on guessed clauses"
+    if verdict.accepted:
+        extras += f", {len(verdict.accepted)} accepted by the baseline"
+    if verdict.stale:
+        extras += (
+            f", {len(verdict.stale)} baseline entr{'y' if len(verdict.stale) == 1 else 'ies'} gone"
+        )
     return (
-        f"{verdict}: {len(result.findings)} failure(s); checks {result.count('passed')} passed, "
+        f"{word}: {len(verdict.failures)} failure(s){extras}; checks {result.count('passed')} passed, "
         f"{result.count('failed')} failed of {len(checks)}; {result.requests} requests in "
         f"{result.seconds:.1f}s (profile {result.settings.profile.value}, seed {result.settings.seed}, "
         f"run {result.settings.run_id})"
     )
 
 
-def write_junit(result: Result, path: Path) -> None:
-    """One <testcase> per check, a <failure> per finding, the seed as a property."""
+def write_junit(result: Result, path: Path, verdict: Verdict | None = None) -> None:
+    """One <testcase> per check, a <failure> per failing finding, the seed as a property;
+    warnings and baseline-accepted findings go to the case's <system-out>."""
+    verdict = verdict if verdict is not None else judge(result)
+    redact = redactor_for(result.settings)
+    failing = {id(j.finding) for j in verdict.failures}
     suite = ET.Element(
         "testsuite",
         name="conformance",
         tests=str(len(result.outcomes)),
-        failures=str(result.count("failed")),
+        failures=str(sum(1 for o in result.outcomes if any(id(f) in failing for f in o.findings))),
         skipped=str(result.count("skipped")),
         time=f"{result.seconds:.3f}",
     )
     props = ET.SubElement(suite, "properties")
     for key, value in (
-        ("base_url", result.settings.base_url),
+        ("base_url", redact(result.settings.base_url)),
         ("profile", result.settings.profile.value),
         ("seed", str(result.settings.seed)),
         ("run_id", result.settings.run_id),
@@ -129,9 +185,9 @@ def write_junit(result: Result, path: Path) -> None:
             name=outcome.name,
             time=f"{outcome.seconds:.3f}",
         )
+        out = list(outcome.notes)
         for finding in outcome.findings:
-            failure = ET.SubElement(case, "failure", message=finding.title)
-            failure.text = "\n".join(
+            text = "\n".join(
                 p
                 for p in (
                     finding.clause,
@@ -142,10 +198,16 @@ def write_junit(result: Result, path: Path) -> None:
                 )
                 if p
             )
+            status = verdict.status_of(finding)
+            if status == FAILURE:
+                failure = ET.SubElement(case, "failure", message=redact(finding.title))
+                failure.text = redact(text)
+            else:
+                out.append(redact(f"[{status}] {finding.title}\n{text}"))
         if outcome.status == "skipped":
             ET.SubElement(case, "skipped")
-        if outcome.notes:
-            ET.SubElement(case, "system-out").text = "\n".join(outcome.notes)
+        if out:
+            ET.SubElement(case, "system-out").text = redact("\n".join(out))
     suites = ET.Element("testsuites")
     suites.append(suite)
     path.parent.mkdir(parents=True, exist_ok=True)

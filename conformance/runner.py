@@ -16,8 +16,10 @@ from conformance.cleanup import LEAK_TITLE, Tracker, delete_everything, find_lea
 from conformance.client import ApiClient
 from conformance.config import Profile, Settings
 from conformance.contract import Contract, load_contract
+from conformance.credentials import authenticate
 from conformance.failures import CheckFailure, ConformanceError, Finding
 from conformance.registry import REGISTRY, Check, CheckContext
+from conformance.tls import verify_for
 from conformance.world import World, build_world
 
 logger = logging.getLogger(__name__)
@@ -114,6 +116,7 @@ def run(settings: Settings, listener: Listener | None = None) -> Result:
     """Check the server at `settings.base_url` against the contract; `ConformanceError` if impossible."""
     listener = listener or Listener()
     started = time.monotonic()
+    settings = authenticate(settings)
     contract = load_contract(settings.spec_path)
     tracker = Tracker(contract, settings.run_id)
     client = ApiClient(
@@ -123,6 +126,8 @@ def run(settings: Settings, listener: Listener | None = None) -> Result:
         timeout=settings.budget.request_timeout,
         may_write=tracker.may_write(settings.profile),
         observe=tracker.observe,
+        credential=settings.credential,
+        verify=verify_for(settings.ca_bundle),
     )
     result = Result(settings)
     chosen = selected_checks(settings)

@@ -30,7 +30,9 @@ from conformance.cleanup import Tracker
 from conformance.client import ApiClient
 from conformance.config import DEFAULT_PHASES, Profile, Settings
 from conformance.contract import Contract, Resource
+from conformance.credentials import Credential
 from conformance.failures import ConformanceError, Finding
+from conformance.guesses import locate, marked
 
 logger = logging.getLogger(__name__)
 
@@ -134,6 +136,9 @@ CLAUSES = {
     "conformance_error_shape": "errors: one body shape per status",
 }
 
+# The Schemathesis checks whose verdict rests on the request's constraints.
+_ON_INPUT = frozenset({"negative_data_rejection", "positive_data_acceptance"})
+
 _ACTIVE: Guard | None = None
 _ACTIVE_LOCK = threading.Lock()
 
@@ -236,7 +241,17 @@ def _config(settings: Settings, contract: Contract) -> dict[str, Any]:
         },
         "operations": [],
     }
-    if settings.token is not None:
+    # Schemathesis masks every member whose name holds "session" (`action_session_id`), which
+    # makes its curl lines unusable here; the credential is hidden by `conformance.redact`.
+    config["output"] = {
+        "sanitization": {
+            "keys-to-sanitize": ["authorization", "cookie", "set-cookie", "access-token"],
+            "sensitive-markers": ["token", "secret", "password", "passwd", "auth", "credential"],
+        }
+    }
+    if settings.ca_bundle is not None:
+        config["tls-verify"] = str(settings.ca_bundle)
+    if settings.token is not None and settings.oauth is None:
         schemes = contract.security_schemes
         if settings.token_in_query:
             name = next((n for n, s in schemes.items() if s.get("type") == "apiKey"), "accessToken")
@@ -262,6 +277,20 @@ def _config(settings: Settings, contract: Contract) -> dict[str, Any]:
         writes = [r.paths[op] for r in contract.resources.values() for op in WRITE_OPERATIONS]
         config["operations"].append({"include-path": writes, "enabled": False})
     return config
+
+
+def _renewing_bearer(schema: Any, credential: Credential) -> None:
+    """Send the credential's current token (renewed as it expires) on every generated request."""
+
+    class Bearer:
+        def get(self, case: Any, ctx: Any) -> str:
+            return credential.current()
+
+        def set(self, case: Any, data: str, ctx: Any) -> None:
+            case.headers = {**(case.headers or {}), "Authorization": f"Bearer {data}"}
+
+    # No caching by Schemathesis: the credential itself knows when its token expires.
+    schema.auth(refresh_interval=None)(Bearer)
 
 
 def run_schema_layer(
@@ -295,7 +324,9 @@ def run_schema_layer(
     schema.hooks.register_hook_with_name(
         lambda context, case, response: guard.observe(case, response), "after_call"
     )
-    findings: dict[tuple[str, str, str], Finding] = {}
+    if settings.oauth is not None and settings.credential is not None:
+        _renewing_bearer(schema, settings.credential)
+    findings: dict[tuple[str, str, str, str], Finding] = {}
     with _ACTIVE_LOCK:
         _ACTIVE = guard
         try:
@@ -307,7 +338,7 @@ def run_schema_layer(
                         on_progress(f"schema layer: {done}")
                 elif isinstance(event, events.ScenarioFinished):
                     client.count(len(event.recorder.interactions))
-                    _collect(event, findings)
+                    _collect(event, findings, contract.document)
                 elif isinstance(event, events.FatalError):
                     raise ConformanceError(
                         f"Schemathesis stopped: {event.exception}".splitlines()[0]
@@ -324,7 +355,11 @@ def run_schema_layer(
     return list(findings.values())
 
 
-def _collect(event: events.ScenarioFinished, findings: dict[tuple[str, str, str], Finding]) -> None:
+def _collect(
+    event: events.ScenarioFinished,
+    findings: dict[tuple[str, str, str, str], Finding],
+    document: dict[str, Any],
+) -> None:
     recorder = event.recorder
     for case_id, nodes in recorder.checks.items():
         for node in nodes:
@@ -332,7 +367,18 @@ def _collect(event: events.ScenarioFinished, findings: dict[tuple[str, str, str]
             if info is None:
                 continue
             failure = info.failure
-            key = (failure.title, failure.operation or recorder.label, node.name)
+            # Only whether a probe was accepted or refused rests on the constraint it probed;
+            # a server error, a wrong status or a bad response body are failures whatever it was.
+            pointer = _pointer(document, recorder, case_id) if node.name in _ON_INPUT else None
+            # A failure resting on a guessed clause must not hide one that rests on a known one.
+            guess = marked(document, pointer) if pointer else None
+            pointer = pointer if guess else None  # a known constraint needs no pointer
+            key = (
+                failure.title,
+                failure.operation or recorder.label,
+                node.name,
+                guess.id if guess else "",
+            )
             if key in findings:
                 continue
             interaction = recorder.interactions.get(case_id)
@@ -359,5 +405,29 @@ def _collect(event: events.ScenarioFinished, findings: dict[tuple[str, str, str]
                 detail=failure.message,
                 request=request_text,
                 response=response_text,
-                curl=info.code_sample,
+                # Schemathesis masks the credential; name it as the suite's own curl lines do.
+                curl=info.code_sample.replace(
+                    "'Authorization: [Filtered]'", '"Authorization: Bearer $TOKEN"'
+                ).replace("access-token=[Filtered]", "access-token=$TOKEN"),
+                pointer=pointer or "",
             )
+
+
+def _pointer(document: dict[str, Any], recorder: Any, case_id: str) -> str | None:
+    """The spec node the coverage phase aimed the failing case at (None for other phases)."""
+    node = recorder.cases.get(case_id)
+    phase = getattr(getattr(getattr(node, "value", None), "meta", None), "phase", None)
+    data = getattr(phase, "data", None)
+    location = getattr(data, "location", None)
+    if node is None or not isinstance(location, str):
+        return None
+    where = getattr(data, "parameter_location", None)
+    operation = node.value.operation
+    return locate(
+        document,
+        operation.method,
+        operation.path,
+        location=location,
+        parameter=getattr(data, "parameter", None),
+        parameter_in=getattr(where, "value", where),
+    )

@@ -14,8 +14,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
 
+from conformance import environment
+from conformance.ci_options import OPTIONS as CI_OPTIONS
+from conformance.ci_options import ci_settings, declared_token_url
 from conformance.config import Budget, Profile, References, Settings
 from conformance.failures import ConformanceError
+from openapi import SPEC_PATH
 
 logger = logging.getLogger(__name__)
 
@@ -31,6 +35,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="python -m conformance",
         description="Check an ActionSession API server against the contract.",
+        epilog="Every option can also come from the environment as CONFORMANCE_<OPTION> "
+        "(CONFORMANCE_BASE_URL, CONFORMANCE_TOKEN, ...); flags win. OAuth2 secrets only from "
+        "CONFORMANCE_CLIENT_SECRET and CONFORMANCE_PASSWORD.",
     )
     parser.add_argument("--base-url", required=True, help="the server, e.g. http://127.0.0.1:8080")
     parser.add_argument(
@@ -56,12 +63,29 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--no-schema-layer", action="store_true", help="skip Schemathesis")
     parser.add_argument("--quiet", action="store_true", help="no live progress, only the report")
+    # Secrets, TLS, baselines, guesses and CI reports (conformance.ci_options).
+    for name, kwargs in CI_OPTIONS:
+        parser.add_argument(f"--{name}", **kwargs)
     return parser
 
 
 def settings_from_args(argv: Sequence[str]) -> Settings:
-    """Parse `argv` into settings; `ConformanceError` on bad options."""
-    args = build_parser().parse_args(list(argv))
+    """Parse `argv` into settings; `ConformanceError` on bad options.
+
+    Every option may also come from the environment (`conformance.environment`); flags win.
+    """
+    parser = build_parser()
+    environment.apply_to_parser(parser)
+    args = parser.parse_args(list(argv))
+    # A credential flag replaces a credential of the other form set in the environment.
+    if environment.explicit(parser, args, "access_token"):
+        args.token = None
+    elif environment.explicit(parser, args, "token"):
+        args.access_token = None
+    elif args.token is not None and args.access_token is not None:
+        raise ConformanceError(
+            "bad options: set only one of CONFORMANCE_TOKEN and CONFORMANCE_ACCESS_TOKEN"
+        )
     if not args.base_url.startswith(("http://", "https://")):
         raise ConformanceError(
             f"bad options: --base-url must be an http(s) URL, got {args.base_url!r}"
@@ -72,6 +96,14 @@ def settings_from_args(argv: Sequence[str]) -> Settings:
     extra: dict[str, object] = {}
     if args.spec is not None:
         extra["spec_path"] = args.spec
+    extra.update(
+        ci_settings(
+            lambda name: getattr(args, name.replace("-", "_")),
+            spec_token_url=lambda: declared_token_url(args.spec or SPEC_PATH),
+        )
+    )
+    if "oauth" in extra and (args.token or args.access_token):
+        raise ConformanceError("bad options: give a token or OAuth2 options, not both")
     return Settings.create(
         args.base_url,
         seed=args.seed,
@@ -93,21 +125,40 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
 
+def _redact_logs(settings: Settings) -> None:
+    from conformance.redact import RedactingFilter
+
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(RedactingFilter(settings))
+
+
 def main(argv: Sequence[str]) -> int:
     """Run the suite; 0 conforms, 1 violations found, 2 the run could not be made."""
-    from conformance.report import ConsoleProgress, render, write_junit
+    from conformance.credentials import authenticate
+    from conformance.outputs import write_error_summary, write_outputs
+    from conformance.redact import redactor_for
+    from conformance.report import ConsoleProgress, render
     from conformance.runner import run
+    from conformance.verdict import judge
 
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     if list(argv) in (["-h"], ["--help"]):
         build_parser().print_help()
         return 0
     previous = signal.signal(signal.SIGTERM, _interrupt)
+    settings: Settings | None = None
     try:
         settings = settings_from_args(argv)
+        # The first token is obtained before anything is logged, so the logs hide it too.
+        settings = authenticate(settings)
+        _redact_logs(settings)
         result = run(settings, ConsoleProgress() if settings.progress else None)
+        verdict = judge(result)
     except ConformanceError as exc:
-        print(f"conformance: error: {exc}", file=sys.stderr)
+        message = f"conformance: error: {exc}"
+        print(redactor_for(settings)(message) if settings else message, file=sys.stderr)
+        if settings is not None:
+            write_error_summary(settings, str(exc))
         return 2
     except KeyboardInterrupt:
         print(
@@ -116,11 +167,15 @@ def main(argv: Sequence[str]) -> int:
         return 2
     except Exception as exc:  # a defect of the suite itself: still one line and exit 2
         logger.debug("the run failed", exc_info=True)
-        print(f"conformance: error: the run failed unexpectedly: {exc!r}", file=sys.stderr)
+        message = f"conformance: error: the run failed unexpectedly: {exc!r}"
+        print(redactor_for(settings)(message) if settings else message, file=sys.stderr)
         return 2
     finally:
         signal.signal(signal.SIGTERM, previous)
-    print(render(result))
-    if settings.junit_xml is not None:
-        write_junit(result, settings.junit_xml)
-    return 0 if result.ok else 1
+    print(render(result, verdict))
+    try:
+        write_outputs(result, verdict)
+    except ConformanceError as exc:
+        print(f"conformance: error: {exc}", file=sys.stderr)
+        return 2
+    return 0 if verdict.ok else 1

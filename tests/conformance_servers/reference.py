@@ -66,6 +66,7 @@ BUGS: dict[str, str] = {
     "malformed_json_422": "a body that is not JSON is a 422 instead of a 400",
     "query_token_ignored": "the access-token query parameter is not a credential",
     "view_returns_list": "view answers the record wrapped in a JSON array",
+    "long_id_500": "a client-chosen id over 64 characters is a 500 (the limit itself is a guess)",
 }
 
 
@@ -75,6 +76,8 @@ VARIANTS: dict[str, str] = {
     "reverse_default_order": "without sort, records come newest id last to first",
     "absolute_location": "Location is an absolute URL",
     "ci_filter": "string filters match case-insensitively, as a _ci collation does",
+    "any_id_length": "client-chosen ids of any length are accepted (the contract's 3 to 64 "
+    "characters is a guess, marked x-guess)",
 }
 """Correct behaviours the contract leaves open: the suite must pass each of them."""
 
@@ -282,6 +285,9 @@ class Reference:
         self.store = Store(bug)
         spec = yaml.safe_load(SPEC_PATH.read_text())
         self.root = _nullable_to_jsonschema(spec)
+        if variant == "any_id_length":
+            record_id = self.root["components"]["schemas"]["RecordId"]
+            record_id.pop("minLength"), record_id.pop("maxLength")
         self.paths = spec["paths"]
         self.validators: dict[str, jsonschema.Draft4Validator] = {}
         self.origin = "http://127.0.0.1" if variant == "absolute_location" else ""
@@ -532,6 +538,9 @@ class Reference:
 
     async def op_create(self, request: Request, resource: Resource) -> Response:
         body = await self.json_body(request, required=True)
+        chosen = body.get(resource.id_field) if isinstance(body, dict) else None
+        if self.bug == "long_id_500" and isinstance(chosen, str) and len(chosen) > 64:
+            return Response("Internal Server Error", status_code=500)
         self.validate(f"{resource.schema_prefix}Create", body)
         fields = self._stored_fields(resource)
         row: dict[str, Any] = {f: None for f in fields}
