@@ -20,8 +20,10 @@ from __future__ import annotations
 
 import json
 import re
+import sys
+import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 from urllib.parse import unquote
 
@@ -188,12 +190,47 @@ class Change:
 
 def diff_specs(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[Change]:
     """Compare two parsed OpenAPI 3.0 documents; breaking changes first, then by pointer."""
-    differ = _Differ(old, new)
-    differ.compare_documents()
+
+    def compare() -> list[Change]:
+        differ = _Differ(old, new)
+        differ.compare_documents()
+        return differ.changes()
+
     return sorted(
-        set(differ.changes),
+        set(_with_deep_stack(compare)),
         key=lambda c: (c.severity != BREAKING, c.pointer, c.rule, c.message),
     )
+
+
+# Schemas nest as deep as the spec's unions and $refs do (public specs reach hundreds of levels,
+# each a dozen Python frames): the comparison runs on a thread with room for that.
+_STACK_BYTES = 512 * 1024 * 1024
+_RECURSION_LIMIT = 200_000
+
+
+def _with_deep_stack(work: Callable[[], list[Change]]) -> list[Change]:
+    outcome: list[list[Change]] = []
+    failure: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            outcome.append(work())
+        except BaseException as exc:  # noqa: BLE001 - re-raised on the caller's thread
+            failure.append(exc)
+
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(limit, _RECURSION_LIMIT))
+    previous = threading.stack_size(_STACK_BYTES)
+    try:
+        worker = threading.Thread(target=run, name="conformance-diff", daemon=True)
+        worker.start()
+    finally:
+        threading.stack_size(previous)
+    worker.join()
+    sys.setrecursionlimit(limit)
+    if failure:
+        raise failure[0]
+    return outcome[0]
 
 
 def has_breaking(changes: Iterable[Change]) -> bool:
@@ -332,39 +369,99 @@ _ANNOTATIONS = frozenset({"title", "description", "example", "examples", "extern
 _DEFAULT_STYLE = {"query": "form", "cookie": "form", "path": "simple", "header": "simple"}
 
 
+# A schema pair as compared from one side: the ids of the two resolved schema objects, and the side.
+_Key = tuple[int, int, Side]
+
+
+class _Different(Exception):
+    """A trial comparison met its first change: the pair is not equivalent, no need to go on."""
+
+
+@dataclass
+class _Result:
+    """What comparing one schema pair found: its own changes and the pairs compared inside it.
+
+    Results form a graph (a pair inside a recursive schema refers back to an enclosing one), so the
+    changes of a whole comparison are collected once, at the end, by walking it.
+    """
+
+    changes: list[Change] = field(default_factory=list)
+    inner: list[_Key] = field(default_factory=list)
+    empty: bool = True
+    """Nothing found here or in any inner pair (a pair still in progress counts as equal)."""
+
+
 class _Differ:
-    """One comparison: both documents, the changes found so far, and the schema pairs visited."""
+    """One comparison: both documents, the result of every schema pair compared, and the stack.
+
+    Every schema pair is compared once per side and its result kept, whether it was compared for
+    the report or as a trial (is this union branch the old one?): a nested union is never compared
+    again, so the work is linear in the pairs compared, however the unions nest.
+    """
 
     def __init__(self, old: Mapping[str, Any], new: Mapping[str, Any]) -> None:
         self.old = old
         self.new = new
-        self.changes: list[Change] = []
         # The operation being compared, named in messages about places inside it. A change inside
         # a shared component is not named for an operation, so it is reported once, not per use.
         self._operation: str | None = None
-        # A schema pair is compared once per side: a second visit would report the same changes
-        # at the same (physical) pointers, and recursive schemas would never finish.
-        self._visited: set[tuple[int, int, Side]] = set()
-        # The pairs being compared right now, further up the stack: a trial comparison must skip
-        # these (or recursion never ends) but must not skip pairs merely compared before.
-        self._active: set[tuple[int, int, Side]] = set()
+        self._root = _Result()
+        # Where a change goes: the result of the pair being compared (innermost last).
+        self._stack: list[_Result] = [self._root]
+        self._results: dict[_Key, _Result] = {}
+        # Pairs a trial found different at their first change (so their result is incomplete).
+        self._different: set[_Key] = set()
+        # The pairs being compared right now: met again further down (a recursive schema), they
+        # count as equal, which is what lets the comparison end.
+        self._active: set[_Key] = set()
+        # Trials in progress: while one is, a change stops it (`_Different`) instead of counting.
+        self._trials = 0
         # Keys are object ids, so the objects must outlive the comparison: a stand-in `{}` for a
         # missing schema would otherwise be freed and its id reused by an unrelated one.
-        self._keep: list[tuple[Any, Any]] = []
+        self._keep: list[Any] = []
+        self._targets: dict[tuple[int, str], _Node] = {}
+        self._merged: dict[tuple[int, int, str, str], _Node | None] = {}
+
+    def changes(self) -> list[Change]:
+        """Every change found: the root's and those of every pair reached from it, once each."""
+        found = list(self._root.changes)
+        seen: set[_Key] = set()
+        pending = list(self._root.inner)
+        while pending:
+            key = pending.pop()
+            if key in seen:
+                continue
+            seen.add(key)
+            result = self._results[key]
+            found += result.changes
+            pending += result.inner
+        return found
 
     def _resolve(self, document: Mapping[str, Any], value: Any, pointer: str) -> _Node:
+        if not (isinstance(value, dict) and isinstance(value.get("$ref"), str)):
+            return _Node(value, pointer)
+        cache = (id(document), value["$ref"])
+        known = self._targets.get(cache)
+        if known is not None:
+            return known
         try:
-            return _resolve(document, value, pointer)
+            target = _resolve(document, value, pointer)
         except DiffError as exc:
             which = "OLD" if document is self.old else "NEW"
             raise DiffError(f"{which} {pointer}: {exc}") from exc
+        self._targets[cache] = target
+        return target
 
     # -- recording -----------------------------------------------------------------------------
 
     def _report(self, rule: str, pointer: str, message: str, document: Document = "new") -> None:
+        if self._trials:
+            raise _Different
         if self._operation is not None and pointer.startswith("/paths/"):
             message = f"{self._operation}: {message}"
-        self.changes.append(Change(rule, RULES[rule].severity, pointer, message, document))
+        result = self._stack[-1]
+        result.changes.append(Change(rule, RULES[rule].severity, pointer, message, document))
+        result.empty = False
 
     def _by_side(
         self, side: Side, request_rule: str, response_rule: str, pointer: str, message: str
@@ -372,12 +469,21 @@ class _Differ:
         self._report(request_rule if side == "request" else response_rule, pointer, message)
 
     def _equivalent(self, old: _Node, new: _Node, side: Side) -> bool:
-        """Whether two schemas compare without any change (a trial run that reports nothing)."""
-        trial = _Differ(self.old, self.new)
-        trial._visited = set(self._active)
-        trial._active = set(self._active)
-        trial.compare_schema(old, new, side)
-        return not trial.changes
+        """Whether two schemas compare without any change (a trial that reports nothing).
+
+        Its result is kept like any other, but hangs from a throw-away parent: a pair compared
+        only as a trial is reported only if the report itself reaches it.
+        """
+        self._stack.append(_Result())
+        self._trials += 1
+        try:
+            self.compare_schema(old, new, side)
+        except _Different:
+            return False
+        finally:
+            self._trials -= 1
+            self._stack.pop()
+        return True
 
     # -- documents, paths, operations ----------------------------------------------------------
 
@@ -866,16 +972,37 @@ class _Differ:
             old = self._resolve(self.old, old.value, old.pointer)
         if isinstance(new.value, dict) and "$ref" in new.value:
             new = self._resolve(self.new, new.value, new.pointer)
-        key = (id(old.value), id(new.value), side)
-        if key in self._visited:
+        key: _Key = (id(old.value), id(new.value), side)
+        parent = self._stack[-1]
+        if key in self._active:
+            parent.inner.append(key)
             return
-        self._visited.add(key)
+        known = self._results.get(key)
+        if known is None and self._trials and key in self._different:
+            raise _Different
+        if known is None:
+            known = self._compare_pair(key, old, new, side)
+        parent.inner.append(key)
+        if not known.empty:
+            parent.empty = False
+            if self._trials:
+                raise _Different
+
+    def _compare_pair(self, key: _Key, old: _Node, new: _Node, side: Side) -> _Result:
+        result = _Result()
         self._active.add(key)
+        self._stack.append(result)
         self._keep.append((old.value, new.value))
         try:
             self._compare_schema_body(old, new, side)
+        except _Different:
+            self._different.add(key)
+            raise
         finally:
+            self._stack.pop()
             self._active.discard(key)
+        self._results[key] = result
+        return result
 
     def _compare_schema_body(self, old: _Node, new: _Node, side: Side) -> None:
         if not isinstance(old.value, dict) or not isinstance(new.value, dict):
@@ -1013,7 +1140,22 @@ class _Differ:
     def _merge_all_of(
         self, document: Mapping[str, Any], node: _Node, kw: str, seen: set[int]
     ) -> _Node | None:
-        """`node`'s `kw` branches and its other keywords as one schema; None if they conflict."""
+        """`node`'s `kw` branches and its other keywords as one schema; None if they conflict.
+
+        The same schema merges to the same object every time, so pairs with it are compared once.
+        """
+        if seen:
+            return self._merge(document, node, kw, seen)
+        cache = (id(document), id(node.value), node.pointer, kw)
+        if cache not in self._merged:
+            merged = self._merge(document, node, kw, seen)
+            self._merged[cache] = merged
+            self._keep.append(merged)
+        return self._merged[cache]
+
+    def _merge(
+        self, document: Mapping[str, Any], node: _Node, kw: str, seen: set[int]
+    ) -> _Node | None:
         if id(node.value) in seen:
             return None  # An allOf that includes itself cannot be flattened.
         seen = seen | {id(node.value)}
@@ -1064,16 +1206,22 @@ class _Differ:
         unmatched_new = list(range(len(new_nodes)))
         pairs: list[tuple[int, int]] = []
 
+        def ref(value: Any) -> Any:
+            return value.get("$ref") if isinstance(value, dict) else None
+
         def match(test: Callable[[int, int], bool]) -> None:
             for i in list(unmatched_old):
-                j = next((j for j in unmatched_new if test(i, j)), None)
+                # The likeliest partner first (same $ref, then same place): an unchanged union
+                # pairs every branch at its first trial.
+                same = ref(old_list[i])
+                likely = sorted(
+                    unmatched_new, key=lambda j: (same is None or ref(new_list[j]) != same, j != i)
+                )
+                j = next((j for j in likely if test(i, j)), None)
                 if j is not None:
                     unmatched_old.remove(i)
                     unmatched_new.remove(j)
                     pairs.append((i, j))
-
-        def ref(value: Any) -> Any:
-            return value.get("$ref") if isinstance(value, dict) else None
 
         match(lambda i, j: self._equivalent(old_nodes[i], new_nodes[j], side))
         match(lambda i, j: ref(old_list[i]) is not None and ref(old_list[i]) == ref(new_list[j]))
