@@ -69,6 +69,10 @@ RULES: dict[str, Rule] = _rules(
     ("path-added", N, "a new path"),
     ("operation-added", N, "a new operation"),
     ("operation-deprecated", N, "an operation was marked deprecated"),
+    # Servers (the document's, a path's or an operation's; none declared means "/").
+    ("server-removed", B, "a server was removed (clients configured with it lose their base URL)"),
+    ("server-changed", B, "the only server changed (every client must move to the new URL)"),
+    ("server-added", N, "a server was added"),
     # Parameters.
     ("parameter-removed", B, "a parameter was removed (clients still send it, it is ignored)"),
     ("parameter-added-required", B, "a new required parameter"),
@@ -89,9 +93,18 @@ RULES: dict[str, Rule] = _rules(
     # Request members.
     ("request-member-added-required", B, "a new required request member"),
     ("request-member-made-required", B, "an optional request member became required"),
-    ("request-member-removed", B, "a request member was removed (what clients send is ignored)"),
+    (
+        "request-member-removed",
+        B,
+        "a request member was removed and the object no longer accepts it as an extra member",
+    ),
     ("request-member-made-read-only", B, "a request member became readOnly (it is now ignored)"),
     ("request-member-added", N, "a new optional request member"),
+    (
+        "request-member-undeclared",
+        N,
+        "a request member was removed but the object still accepts it (additionalProperties)",
+    ),
     ("request-member-made-optional", N, "a required request member became optional"),
     # Responses.
     ("response-status-removed", B, "a response status was removed"),
@@ -328,6 +341,28 @@ def _show(value: Any) -> str:
     return json.dumps(value, sort_keys=True, default=str)
 
 
+def _servers(
+    document: Mapping[str, Any], pointer: str, *levels: tuple[Any, str]
+) -> tuple[Any, str]:
+    """The servers in force where the innermost of `levels` declares some (else the document's),
+    with the pointer of the object that declares them."""
+    found: tuple[Any, str] = (document.get("servers"), pointer)
+    for holder, where in levels:
+        if "servers" in _mapping(holder):
+            found = (_mapping(holder)["servers"], where)
+    return found
+
+
+def _server_urls(servers: Any) -> dict[str, int | None]:
+    """Each server's URL (without a trailing slash) and its index; no servers means "/" alone."""
+    urls: dict[str, int | None] = {}
+    for index, server in enumerate(_list(servers)):
+        url = _mapping(server).get("url")
+        if isinstance(url, str):
+            urls.setdefault(url.rstrip("/") or "/", index)
+    return urls or {"/": None}
+
+
 # --- the comparison -----------------------------------------------------------------------------
 
 
@@ -409,8 +444,13 @@ class _Differ:
         # Where a change goes: the result of the pair being compared (innermost last).
         self._stack: list[_Result] = [self._root]
         self._results: dict[_Key, _Result] = {}
-        # Pairs a trial found different at their first change (so their result is incomplete).
-        self._different: set[_Key] = set()
+        # What trials found (True: no change), by pair and by the shapes of the two schemas. Trials
+        # never fill `_results`: a trial stops at its first change, and a pair it deems equal
+        # because a pair further up counts as equal must still be compared for the report.
+        self._verdicts: dict[_Key, bool] = {}
+        self._verdicts_by_shape: dict[tuple[int, int, Side], bool] = {}
+        self._shapes: dict[tuple[int, str], int] = {}
+        self._shape_of: dict[tuple[int, int], int] = {}
         # The pairs being compared right now: met again further down (a recursive schema), they
         # count as equal, which is what lets the comparison end.
         self._active: set[_Key] = set()
@@ -468,13 +508,29 @@ class _Differ:
     ) -> None:
         self._report(request_rule if side == "request" else response_rule, pointer, message)
 
+    def _same_for_report(self, old: _Node, new: _Node, side: Side) -> bool:
+        """Whether two schemas compare without any change, compared as for the report.
+
+        For the likeliest partner of a union branch, which is compared for the report anyway when
+        nothing else matches: its full result is kept (not reported unless the pair is chosen),
+        so an unchanged union costs one comparison per branch, not a trial and then another.
+        """
+        if self._trials:
+            return self._equivalent(old, new, side)
+        detached = _Result()
+        self._stack.append(detached)
+        try:
+            self.compare_schema(old, new, side)
+        finally:
+            self._stack.pop()
+        return detached.empty
+
     def _equivalent(self, old: _Node, new: _Node, side: Side) -> bool:
         """Whether two schemas compare without any change (a trial that reports nothing).
 
-        Its result is kept like any other, but hangs from a throw-away parent: a pair compared
-        only as a trial is reported only if the report itself reaches it.
+        A trial reports nothing: a pair compared only as a trial is reported only if the report
+        itself reaches it.
         """
-        self._stack.append(_Result())
         self._trials += 1
         try:
             self.compare_schema(old, new, side)
@@ -482,7 +538,6 @@ class _Differ:
             return False
         finally:
             self._trials -= 1
-            self._stack.pop()
         return True
 
     # -- documents, paths, operations ----------------------------------------------------------
@@ -507,10 +562,39 @@ class _Differ:
         for new_path in new_paths:
             if new_path not in matched_new:
                 self._report("path-added", _join("/paths", new_path), f"path {new_path} added")
+        self._compare_servers(_servers(self.old, ""), _servers(self.new, ""), "servers")
         self._compare_security_schemes()
+
+    def _compare_servers(self, old: tuple[Any, str], new: tuple[Any, str], where: str) -> None:
+        """Compare two server lists, each with the pointer of the object that declares it."""
+        old_urls, new_urls = _server_urls(old[0]), _server_urls(new[0])
+        gone = [url for url in old_urls if url not in new_urls]
+        came = [url for url in new_urls if url not in old_urls]
+
+        def at(side: tuple[Any, str], index: int | None) -> str:
+            return side[1] if index is None else _join(side[1], "servers", index)
+
+        if len(old_urls) == 1 and len(new_urls) == 1 and gone and came:
+            self._report(
+                "server-changed",
+                at(new, new_urls[came[0]]),
+                f"{where}: server {gone[0]} is now {came[0]}",
+            )
+            return
+        for url in gone:
+            self._report(
+                "server-removed", at(old, old_urls[url]), f"{where}: server {url} removed", "old"
+            )
+        for url in came:
+            self._report("server-added", at(new, new_urls[url]), f"{where}: server {url} added")
 
     def _compare_path_item(self, old_path: str, old: _Node, new_path: str, new: _Node) -> None:
         old_item, new_item = _mapping(old.value), _mapping(new.value)
+        # Servers declared on a path (or an operation) replace the document's for it.
+        old_servers = _servers(self.old, "", (old_item, old.pointer))
+        new_servers = _servers(self.new, "", (new_item, new.pointer))
+        if "servers" in old_item or "servers" in new_item:
+            self._compare_servers(old_servers, new_servers, f"path {new_path}")
         for method in HTTP_METHODS:
             old_op, new_op = old_item.get(method), new_item.get(method)
             label = f"{method.upper()} {new_path}"
@@ -523,6 +607,22 @@ class _Differ:
             elif old_op is None:
                 self._report("operation-added", _join(new.pointer, method), f"{label} added")
             else:
+                if "servers" in _mapping(old_op) or "servers" in _mapping(new_op):
+                    self._compare_servers(
+                        _servers(
+                            self.old,
+                            "",
+                            (old_item, old.pointer),
+                            (old_op, _join(old.pointer, method)),
+                        ),
+                        _servers(
+                            self.new,
+                            "",
+                            (new_item, new.pointer),
+                            (new_op, _join(new.pointer, method)),
+                        ),
+                        label,
+                    )
                 self._compare_operation(
                     label,
                     old_path,
@@ -810,8 +910,11 @@ class _Differ:
         old_keys = {str(k).upper(): str(k) for k in _mapping(_mapping(old.value).get("responses"))}
         for status, old_raw in old_responses.items():
             old_node = self._resolve(self.old, old_raw, _join(old_pointer, old_keys[status]))
-            # A removed status still covered by a range (404 by 4XX) is compared with the range.
+            # A removed status still covered by a range (404 by 4XX), or else by `default`, is
+            # compared with what now describes it.
             target = status if status in new_responses else f"{status[:1]}XX"
+            if target not in new_responses and status != "DEFAULT":
+                target = "DEFAULT"
             if target not in new_responses:
                 self._report(
                     "response-status-removed",
@@ -973,36 +1076,70 @@ class _Differ:
         if isinstance(new.value, dict) and "$ref" in new.value:
             new = self._resolve(self.new, new.value, new.pointer)
         key: _Key = (id(old.value), id(new.value), side)
-        parent = self._stack[-1]
-        if key in self._active:
-            parent.inner.append(key)
+        if self._trials:
+            self._try_pair(key, old, new, side)
             return
-        known = self._results.get(key)
-        if known is None and self._trials and key in self._different:
-            raise _Different
-        if known is None:
-            known = self._compare_pair(key, old, new, side)
+        parent = self._stack[-1]
+        known = None if key in self._active else self._results.get(key)
+        if known is None and key not in self._active:
+            known = self._report_pair(key, old, new, side)
         parent.inner.append(key)
-        if not known.empty:
+        if known is not None and not known.empty:
             parent.empty = False
-            if self._trials:
-                raise _Different
 
-    def _compare_pair(self, key: _Key, old: _Node, new: _Node, side: Side) -> _Result:
+    def _report_pair(self, key: _Key, old: _Node, new: _Node, side: Side) -> _Result:
+        """Compare a pair for the report (once per side); every change found is kept."""
         result = _Result()
         self._active.add(key)
         self._stack.append(result)
         self._keep.append((old.value, new.value))
         try:
             self._compare_schema_body(old, new, side)
-        except _Different:
-            self._different.add(key)
-            raise
         finally:
             self._stack.pop()
             self._active.discard(key)
         self._results[key] = result
         return result
+
+    def _try_pair(self, key: _Key, old: _Node, new: _Node, side: Side) -> None:
+        """Compare a pair in a trial: return if nothing differs, raise `_Different` at the first
+        change. Verdicts are kept by pair and by shape: unions repeat the same inline schemas
+        (`{type: string}` beside a `$ref`) at many places, and each must not cost a comparison."""
+        if key in self._active:
+            return
+        known = self._results.get(key)
+        verdict = self._verdicts.get(key) if known is None else known.empty
+        shape = None
+        if verdict is None:
+            shape = (self._shape(self.old, old.value), self._shape(self.new, new.value), side)
+            verdict = self._verdicts_by_shape.get(shape)
+        if verdict is not None:
+            if not verdict:
+                raise _Different
+            return
+        self._active.add(key)
+        self._keep.append((old.value, new.value))
+        try:
+            self._compare_schema_body(old, new, side)
+            verdict = True
+        except _Different:
+            verdict = False
+            raise
+        finally:
+            self._active.discard(key)
+            self._verdicts[key] = bool(verdict)
+            if shape is not None:
+                self._verdicts_by_shape[shape] = bool(verdict)
+
+    def _shape(self, document: Mapping[str, Any], value: Any) -> int:
+        """A number equal for equal schemas of one document (its `$ref`s resolve alike)."""
+        key = (id(document), id(value))
+        found = self._shape_of.get(key)
+        if found is None:
+            text = (id(document), _show(value))
+            found = self._shapes.setdefault(text, len(self._shapes))
+            self._shape_of[key] = found
+        return found
 
     def _compare_schema_body(self, old: _Node, new: _Node, side: Side) -> None:
         if not isinstance(old.value, dict) or not isinstance(new.value, dict):
@@ -1209,7 +1346,7 @@ class _Differ:
         def ref(value: Any) -> Any:
             return value.get("$ref") if isinstance(value, dict) else None
 
-        def match(test: Callable[[int, int], bool]) -> None:
+        def match(test: Callable[[int, int, bool], bool]) -> None:
             for i in list(unmatched_old):
                 # The likeliest partner first (same $ref, then same place): an unchanged union
                 # pairs every branch at its first trial.
@@ -1217,14 +1354,19 @@ class _Differ:
                 likely = sorted(
                     unmatched_new, key=lambda j: (same is None or ref(new_list[j]) != same, j != i)
                 )
-                j = next((j for j in likely if test(i, j)), None)
+                j = next((j for n, j in enumerate(likely) if test(i, j, n == 0)), None)
                 if j is not None:
                     unmatched_old.remove(i)
                     unmatched_new.remove(j)
                     pairs.append((i, j))
 
-        match(lambda i, j: self._equivalent(old_nodes[i], new_nodes[j], side))
-        match(lambda i, j: ref(old_list[i]) is not None and ref(old_list[i]) == ref(new_list[j]))
+        def equivalent(i: int, j: int, likeliest: bool) -> bool:
+            if likeliest:
+                return self._same_for_report(old_nodes[i], new_nodes[j], side)
+            return self._equivalent(old_nodes[i], new_nodes[j], side)
+
+        match(equivalent)
+        match(lambda i, j, _: ref(old_list[i]) is not None and ref(old_list[i]) == ref(new_list[j]))
         # What is left pairs up in order; the surplus was added or removed.
         for i, j in list(zip(unmatched_old, unmatched_new, strict=False)):
             unmatched_old.remove(i)
@@ -1484,6 +1626,14 @@ class _Differ:
                         else "response-member-made-write-only"
                     )
                     self._report(rule, new_pointer, f"member {name!r} is now {hidden}")
+                elif side == "request" and self._accepts_extra(new, old_prop):
+                    # The new schema accepts more: the member is still valid as an extra one.
+                    self._report(
+                        "request-member-undeclared",
+                        old_pointer,
+                        f"request member {name!r} removed; still accepted as an additional member",
+                        "old",
+                    )
                 else:
                     self._report(
                         f"{side}-member-removed",
@@ -1518,6 +1668,16 @@ class _Differ:
             if old_there and new_there and old_prop is not None and new_prop is not None:
                 self.compare_schema(old_prop, new_prop, side)
 
+    def _accepts_extra(self, schema: _Node, member: _Node | None) -> bool:
+        """Whether `schema` accepts, as an additional member, every value `member` allowed."""
+        extra = schema.value.get("additionalProperties", True)
+        if extra is True or extra == {}:
+            return True
+        if not isinstance(extra, dict) or member is None:
+            return False
+        pointer = _at(schema, "additionalProperties")
+        return self._equivalent(member, self._resolve(self.new, extra, pointer), "request")
+
     def _compare_additional_properties(self, old: _Node, new: _Node, side: Side) -> None:
         old_extra = old.value.get("additionalProperties", True)
         new_extra = new.value.get("additionalProperties", True)
@@ -1534,6 +1694,8 @@ class _Differ:
         new_any = new_extra is True or (new_schema is not None and new_schema.value == {})
         if old_any and new_any:
             return
+        if old_schema is None and new_schema is None and _show(old_extra) == _show(new_extra):
+            return  # `false` both times (or the same invalid value): nothing changed.
         if old_schema is not None and new_schema is not None and not old_any and not new_any:
             self.compare_schema(old_schema, new_schema, side)
             return
