@@ -407,6 +407,11 @@ CASES = [
         id="duplicate-operation-id-at-the-second-operation",
     ),
     pytest.param(
+        [Edit("        type: string\n      example: thing-1\n", "        type: string\n")],
+        (Expect("path-parameter-example", E, "    Id:"),),
+        id="shared-path-parameter-without-example-reported-once-where-written",
+    ),
+    pytest.param(
         [Edit("openapi: 3.0.3\n", "openapi: 3.1.0\n")],
         (
             Expect("oas-structure", E, "openapi: 3.1.0"),
