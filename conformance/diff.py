@@ -1139,6 +1139,7 @@ class _Differ:
             text = (id(document), _show(value))
             found = self._shapes.setdefault(text, len(self._shapes))
             self._shape_of[key] = found
+            self._keep.append(value)  # Its id is the key: it must not be reused by another.
         return found
 
     def _compare_schema_body(self, old: _Node, new: _Node, side: Side) -> None:
