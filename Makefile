@@ -11,7 +11,7 @@ TOKEN  ?= dev
 NODE_BIN   := node_modules/.bin
 NODE_STAMP := node_modules/.package-lock.json
 
-.PHONY: serve test schemathesis venv clean lint bench conformance bench-conformance
+.PHONY: serve test schemathesis venv clean lint bench conformance bench-conformance bench-diff
 
 venv: $(STAMP)
 
@@ -44,6 +44,11 @@ conformance: $(STAMP)
 ## bench-conformance: time and requests of the full and safe conformance runs against a fresh mock
 bench-conformance: $(STAMP)
 	$(BIN)/python bench/conformance_bench.py
+
+## bench-diff: `diff` on a generated 2 MB union-heavy spec (one change, and itself), with the npm
+## openapi-diff on the same documents as the reference point
+bench-diff: $(STAMP) $(NODE_STAMP)
+	$(BIN)/python bench/diff_bench.py
 
 ## lint: the contract through our own rules, Spectral (spectral:oas) and Redocly (recommended);
 ## warnings fail too (Redocly has no fail-on-warnings flag: recommended-strict is recommended

@@ -20,8 +20,10 @@ from __future__ import annotations
 
 import json
 import re
+import sys
+import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 from urllib.parse import unquote
 
@@ -67,6 +69,10 @@ RULES: dict[str, Rule] = _rules(
     ("path-added", N, "a new path"),
     ("operation-added", N, "a new operation"),
     ("operation-deprecated", N, "an operation was marked deprecated"),
+    # Servers (the document's, a path's or an operation's; none declared means "/").
+    ("server-removed", B, "a server was removed (clients configured with it lose their base URL)"),
+    ("server-changed", B, "the only server changed (every client must move to the new URL)"),
+    ("server-added", N, "a server was added"),
     # Parameters.
     ("parameter-removed", B, "a parameter was removed (clients still send it, it is ignored)"),
     ("parameter-added-required", B, "a new required parameter"),
@@ -87,9 +93,18 @@ RULES: dict[str, Rule] = _rules(
     # Request members.
     ("request-member-added-required", B, "a new required request member"),
     ("request-member-made-required", B, "an optional request member became required"),
-    ("request-member-removed", B, "a request member was removed (what clients send is ignored)"),
+    (
+        "request-member-removed",
+        B,
+        "a request member was removed and the object no longer accepts it as an extra member",
+    ),
     ("request-member-made-read-only", B, "a request member became readOnly (it is now ignored)"),
     ("request-member-added", N, "a new optional request member"),
+    (
+        "request-member-undeclared",
+        N,
+        "a request member was removed but the object still accepts it (additionalProperties)",
+    ),
     ("request-member-made-optional", N, "a required request member became optional"),
     # Responses.
     ("response-status-removed", B, "a response status was removed"),
@@ -188,12 +203,47 @@ class Change:
 
 def diff_specs(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[Change]:
     """Compare two parsed OpenAPI 3.0 documents; breaking changes first, then by pointer."""
-    differ = _Differ(old, new)
-    differ.compare_documents()
+
+    def compare() -> list[Change]:
+        differ = _Differ(old, new)
+        differ.compare_documents()
+        return differ.changes()
+
     return sorted(
-        set(differ.changes),
+        set(_with_deep_stack(compare)),
         key=lambda c: (c.severity != BREAKING, c.pointer, c.rule, c.message),
     )
+
+
+# Schemas nest as deep as the spec's unions and $refs do (public specs reach hundreds of levels,
+# each a dozen Python frames): the comparison runs on a thread with room for that.
+_STACK_BYTES = 512 * 1024 * 1024
+_RECURSION_LIMIT = 200_000
+
+
+def _with_deep_stack(work: Callable[[], list[Change]]) -> list[Change]:
+    outcome: list[list[Change]] = []
+    failure: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            outcome.append(work())
+        except BaseException as exc:  # noqa: BLE001 - re-raised on the caller's thread
+            failure.append(exc)
+
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(limit, _RECURSION_LIMIT))
+    previous = threading.stack_size(_STACK_BYTES)
+    try:
+        worker = threading.Thread(target=run, name="conformance-diff", daemon=True)
+        worker.start()
+    finally:
+        threading.stack_size(previous)
+    worker.join()
+    sys.setrecursionlimit(limit)
+    if failure:
+        raise failure[0]
+    return outcome[0]
 
 
 def has_breaking(changes: Iterable[Change]) -> bool:
@@ -291,6 +341,28 @@ def _show(value: Any) -> str:
     return json.dumps(value, sort_keys=True, default=str)
 
 
+def _servers(
+    document: Mapping[str, Any], pointer: str, *levels: tuple[Any, str]
+) -> tuple[Any, str]:
+    """The servers in force where the innermost of `levels` declares some (else the document's),
+    with the pointer of the object that declares them."""
+    found: tuple[Any, str] = (document.get("servers"), pointer)
+    for holder, where in levels:
+        if "servers" in _mapping(holder):
+            found = (_mapping(holder)["servers"], where)
+    return found
+
+
+def _server_urls(servers: Any) -> dict[str, int | None]:
+    """Each server's URL (without a trailing slash) and its index; no servers means "/" alone."""
+    urls: dict[str, int | None] = {}
+    for index, server in enumerate(_list(servers)):
+        url = _mapping(server).get("url")
+        if isinstance(url, str):
+            urls.setdefault(url.rstrip("/") or "/", index)
+    return urls or {"/": None}
+
+
 # --- the comparison -----------------------------------------------------------------------------
 
 
@@ -332,52 +404,141 @@ _ANNOTATIONS = frozenset({"title", "description", "example", "examples", "extern
 _DEFAULT_STYLE = {"query": "form", "cookie": "form", "path": "simple", "header": "simple"}
 
 
+# A schema pair as compared from one side: the ids of the two resolved schema objects, and the side.
+_Key = tuple[int, int, Side]
+
+
+class _Different(Exception):
+    """A trial comparison met its first change: the pair is not equivalent, no need to go on."""
+
+
+@dataclass
+class _Result:
+    """What comparing one schema pair found: its own changes and the pairs compared inside it.
+
+    Results form a graph (a pair inside a recursive schema refers back to an enclosing one), so the
+    changes of a whole comparison are collected once, at the end, by walking it.
+    """
+
+    changes: list[Change] = field(default_factory=list)
+    inner: list[_Key] = field(default_factory=list)
+    empty: bool = True
+    """Nothing found here or in any inner pair (a pair still in progress counts as equal)."""
+
+
 class _Differ:
-    """One comparison: both documents, the changes found so far, and the schema pairs visited."""
+    """One comparison: both documents, the result of every schema pair compared, and the stack.
+
+    Every schema pair is compared once per side and its result kept, whether it was compared for
+    the report or as a trial (is this union branch the old one?): a nested union is never compared
+    again, so the work is linear in the pairs compared, however the unions nest.
+    """
 
     def __init__(self, old: Mapping[str, Any], new: Mapping[str, Any]) -> None:
         self.old = old
         self.new = new
-        self.changes: list[Change] = []
         # The operation being compared, named in messages about places inside it. A change inside
         # a shared component is not named for an operation, so it is reported once, not per use.
         self._operation: str | None = None
-        # A schema pair is compared once per side: a second visit would report the same changes
-        # at the same (physical) pointers, and recursive schemas would never finish.
-        self._visited: set[tuple[int, int, Side]] = set()
-        # The pairs being compared right now, further up the stack: a trial comparison must skip
-        # these (or recursion never ends) but must not skip pairs merely compared before.
-        self._active: set[tuple[int, int, Side]] = set()
+        self._root = _Result()
+        # Where a change goes: the result of the pair being compared (innermost last).
+        self._stack: list[_Result] = [self._root]
+        self._results: dict[_Key, _Result] = {}
+        # What trials found (True: no change), by pair and by the shapes of the two schemas. Trials
+        # never fill `_results`: a trial stops at its first change, and a pair it deems equal
+        # because a pair further up counts as equal must still be compared for the report.
+        self._verdicts: dict[_Key, bool] = {}
+        self._verdicts_by_shape: dict[tuple[int, int, Side], bool] = {}
+        self._shapes: dict[tuple[int, str], int] = {}
+        self._shape_of: dict[tuple[int, int], int] = {}
+        # The pairs being compared right now: met again further down (a recursive schema), they
+        # count as equal, which is what lets the comparison end.
+        self._active: set[_Key] = set()
+        # Trials in progress: while one is, a change stops it (`_Different`) instead of counting.
+        self._trials = 0
         # Keys are object ids, so the objects must outlive the comparison: a stand-in `{}` for a
         # missing schema would otherwise be freed and its id reused by an unrelated one.
-        self._keep: list[tuple[Any, Any]] = []
+        self._keep: list[Any] = []
+        self._targets: dict[tuple[int, str], _Node] = {}
+        self._merged: dict[tuple[int, int, str, str], _Node | None] = {}
+
+    def changes(self) -> list[Change]:
+        """Every change found: the root's and those of every pair reached from it, once each."""
+        found = list(self._root.changes)
+        seen: set[_Key] = set()
+        pending = list(self._root.inner)
+        while pending:
+            key = pending.pop()
+            if key in seen:
+                continue
+            seen.add(key)
+            result = self._results[key]
+            found += result.changes
+            pending += result.inner
+        return found
 
     def _resolve(self, document: Mapping[str, Any], value: Any, pointer: str) -> _Node:
+        if not (isinstance(value, dict) and isinstance(value.get("$ref"), str)):
+            return _Node(value, pointer)
+        cache = (id(document), value["$ref"])
+        known = self._targets.get(cache)
+        if known is not None:
+            return known
         try:
-            return _resolve(document, value, pointer)
+            target = _resolve(document, value, pointer)
         except DiffError as exc:
             which = "OLD" if document is self.old else "NEW"
             raise DiffError(f"{which} {pointer}: {exc}") from exc
+        self._targets[cache] = target
+        return target
 
     # -- recording -----------------------------------------------------------------------------
 
     def _report(self, rule: str, pointer: str, message: str, document: Document = "new") -> None:
+        if self._trials:
+            raise _Different
         if self._operation is not None and pointer.startswith("/paths/"):
             message = f"{self._operation}: {message}"
-        self.changes.append(Change(rule, RULES[rule].severity, pointer, message, document))
+        result = self._stack[-1]
+        result.changes.append(Change(rule, RULES[rule].severity, pointer, message, document))
+        result.empty = False
 
     def _by_side(
         self, side: Side, request_rule: str, response_rule: str, pointer: str, message: str
     ) -> None:
         self._report(request_rule if side == "request" else response_rule, pointer, message)
 
+    def _same_for_report(self, old: _Node, new: _Node, side: Side) -> bool:
+        """Whether two schemas compare without any change, compared as for the report.
+
+        For the likeliest partner of a union branch, which is compared for the report anyway when
+        nothing else matches: its full result is kept (not reported unless the pair is chosen),
+        so an unchanged union costs one comparison per branch, not a trial and then another.
+        """
+        if self._trials:
+            return self._equivalent(old, new, side)
+        detached = _Result()
+        self._stack.append(detached)
+        try:
+            self.compare_schema(old, new, side)
+        finally:
+            self._stack.pop()
+        return detached.empty
+
     def _equivalent(self, old: _Node, new: _Node, side: Side) -> bool:
-        """Whether two schemas compare without any change (a trial run that reports nothing)."""
-        trial = _Differ(self.old, self.new)
-        trial._visited = set(self._active)
-        trial._active = set(self._active)
-        trial.compare_schema(old, new, side)
-        return not trial.changes
+        """Whether two schemas compare without any change (a trial that reports nothing).
+
+        A trial reports nothing: a pair compared only as a trial is reported only if the report
+        itself reaches it.
+        """
+        self._trials += 1
+        try:
+            self.compare_schema(old, new, side)
+        except _Different:
+            return False
+        finally:
+            self._trials -= 1
+        return True
 
     # -- documents, paths, operations ----------------------------------------------------------
 
@@ -401,10 +562,39 @@ class _Differ:
         for new_path in new_paths:
             if new_path not in matched_new:
                 self._report("path-added", _join("/paths", new_path), f"path {new_path} added")
+        self._compare_servers(_servers(self.old, ""), _servers(self.new, ""), "servers")
         self._compare_security_schemes()
+
+    def _compare_servers(self, old: tuple[Any, str], new: tuple[Any, str], where: str) -> None:
+        """Compare two server lists, each with the pointer of the object that declares it."""
+        old_urls, new_urls = _server_urls(old[0]), _server_urls(new[0])
+        gone = [url for url in old_urls if url not in new_urls]
+        came = [url for url in new_urls if url not in old_urls]
+
+        def at(side: tuple[Any, str], index: int | None) -> str:
+            return side[1] if index is None else _join(side[1], "servers", index)
+
+        if len(old_urls) == 1 and len(new_urls) == 1 and gone and came:
+            self._report(
+                "server-changed",
+                at(new, new_urls[came[0]]),
+                f"{where}: server {gone[0]} is now {came[0]}",
+            )
+            return
+        for url in gone:
+            self._report(
+                "server-removed", at(old, old_urls[url]), f"{where}: server {url} removed", "old"
+            )
+        for url in came:
+            self._report("server-added", at(new, new_urls[url]), f"{where}: server {url} added")
 
     def _compare_path_item(self, old_path: str, old: _Node, new_path: str, new: _Node) -> None:
         old_item, new_item = _mapping(old.value), _mapping(new.value)
+        # Servers declared on a path (or an operation) replace the document's for it.
+        old_servers = _servers(self.old, "", (old_item, old.pointer))
+        new_servers = _servers(self.new, "", (new_item, new.pointer))
+        if "servers" in old_item or "servers" in new_item:
+            self._compare_servers(old_servers, new_servers, f"path {new_path}")
         for method in HTTP_METHODS:
             old_op, new_op = old_item.get(method), new_item.get(method)
             label = f"{method.upper()} {new_path}"
@@ -417,6 +607,22 @@ class _Differ:
             elif old_op is None:
                 self._report("operation-added", _join(new.pointer, method), f"{label} added")
             else:
+                if "servers" in _mapping(old_op) or "servers" in _mapping(new_op):
+                    self._compare_servers(
+                        _servers(
+                            self.old,
+                            "",
+                            (old_item, old.pointer),
+                            (old_op, _join(old.pointer, method)),
+                        ),
+                        _servers(
+                            self.new,
+                            "",
+                            (new_item, new.pointer),
+                            (new_op, _join(new.pointer, method)),
+                        ),
+                        label,
+                    )
                 self._compare_operation(
                     label,
                     old_path,
@@ -704,8 +910,11 @@ class _Differ:
         old_keys = {str(k).upper(): str(k) for k in _mapping(_mapping(old.value).get("responses"))}
         for status, old_raw in old_responses.items():
             old_node = self._resolve(self.old, old_raw, _join(old_pointer, old_keys[status]))
-            # A removed status still covered by a range (404 by 4XX) is compared with the range.
+            # A removed status still covered by a range (404 by 4XX), or else by `default`, is
+            # compared with what now describes it.
             target = status if status in new_responses else f"{status[:1]}XX"
+            if target not in new_responses and status != "DEFAULT":
+                target = "DEFAULT"
             if target not in new_responses:
                 self._report(
                     "response-status-removed",
@@ -866,16 +1075,72 @@ class _Differ:
             old = self._resolve(self.old, old.value, old.pointer)
         if isinstance(new.value, dict) and "$ref" in new.value:
             new = self._resolve(self.new, new.value, new.pointer)
-        key = (id(old.value), id(new.value), side)
-        if key in self._visited:
+        key: _Key = (id(old.value), id(new.value), side)
+        if self._trials:
+            self._try_pair(key, old, new, side)
             return
-        self._visited.add(key)
+        parent = self._stack[-1]
+        known = None if key in self._active else self._results.get(key)
+        if known is None and key not in self._active:
+            known = self._report_pair(key, old, new, side)
+        parent.inner.append(key)
+        if known is not None and not known.empty:
+            parent.empty = False
+
+    def _report_pair(self, key: _Key, old: _Node, new: _Node, side: Side) -> _Result:
+        """Compare a pair for the report (once per side); every change found is kept."""
+        result = _Result()
         self._active.add(key)
+        self._stack.append(result)
         self._keep.append((old.value, new.value))
         try:
             self._compare_schema_body(old, new, side)
         finally:
+            self._stack.pop()
             self._active.discard(key)
+        self._results[key] = result
+        return result
+
+    def _try_pair(self, key: _Key, old: _Node, new: _Node, side: Side) -> None:
+        """Compare a pair in a trial: return if nothing differs, raise `_Different` at the first
+        change. Verdicts are kept by pair and by shape: unions repeat the same inline schemas
+        (`{type: string}` beside a `$ref`) at many places, and each must not cost a comparison."""
+        if key in self._active:
+            return
+        known = self._results.get(key)
+        verdict = self._verdicts.get(key) if known is None else known.empty
+        shape = None
+        if verdict is None:
+            shape = (self._shape(self.old, old.value), self._shape(self.new, new.value), side)
+            verdict = self._verdicts_by_shape.get(shape)
+        if verdict is not None:
+            if not verdict:
+                raise _Different
+            return
+        self._active.add(key)
+        self._keep.append((old.value, new.value))
+        try:
+            self._compare_schema_body(old, new, side)
+            verdict = True
+        except _Different:
+            verdict = False
+            raise
+        finally:
+            self._active.discard(key)
+            self._verdicts[key] = bool(verdict)
+            if shape is not None:
+                self._verdicts_by_shape[shape] = bool(verdict)
+
+    def _shape(self, document: Mapping[str, Any], value: Any) -> int:
+        """A number equal for equal schemas of one document (its `$ref`s resolve alike)."""
+        key = (id(document), id(value))
+        found = self._shape_of.get(key)
+        if found is None:
+            text = (id(document), _show(value))
+            found = self._shapes.setdefault(text, len(self._shapes))
+            self._shape_of[key] = found
+            self._keep.append(value)  # Its id is the key: it must not be reused by another.
+        return found
 
     def _compare_schema_body(self, old: _Node, new: _Node, side: Side) -> None:
         if not isinstance(old.value, dict) or not isinstance(new.value, dict):
@@ -1013,7 +1278,22 @@ class _Differ:
     def _merge_all_of(
         self, document: Mapping[str, Any], node: _Node, kw: str, seen: set[int]
     ) -> _Node | None:
-        """`node`'s `kw` branches and its other keywords as one schema; None if they conflict."""
+        """`node`'s `kw` branches and its other keywords as one schema; None if they conflict.
+
+        The same schema merges to the same object every time, so pairs with it are compared once.
+        """
+        if seen:
+            return self._merge(document, node, kw, seen)
+        cache = (id(document), id(node.value), node.pointer, kw)
+        if cache not in self._merged:
+            merged = self._merge(document, node, kw, seen)
+            self._merged[cache] = merged
+            self._keep.append(merged)
+        return self._merged[cache]
+
+    def _merge(
+        self, document: Mapping[str, Any], node: _Node, kw: str, seen: set[int]
+    ) -> _Node | None:
         if id(node.value) in seen:
             return None  # An allOf that includes itself cannot be flattened.
         seen = seen | {id(node.value)}
@@ -1064,19 +1344,30 @@ class _Differ:
         unmatched_new = list(range(len(new_nodes)))
         pairs: list[tuple[int, int]] = []
 
-        def match(test: Callable[[int, int], bool]) -> None:
+        def ref(value: Any) -> Any:
+            return value.get("$ref") if isinstance(value, dict) else None
+
+        def match(test: Callable[[int, int, bool], bool]) -> None:
             for i in list(unmatched_old):
-                j = next((j for j in unmatched_new if test(i, j)), None)
+                # The likeliest partner first (same $ref, then same place): an unchanged union
+                # pairs every branch at its first trial.
+                same = ref(old_list[i])
+                likely = sorted(
+                    unmatched_new, key=lambda j: (same is None or ref(new_list[j]) != same, j != i)
+                )
+                j = next((j for n, j in enumerate(likely) if test(i, j, n == 0)), None)
                 if j is not None:
                     unmatched_old.remove(i)
                     unmatched_new.remove(j)
                     pairs.append((i, j))
 
-        def ref(value: Any) -> Any:
-            return value.get("$ref") if isinstance(value, dict) else None
+        def equivalent(i: int, j: int, likeliest: bool) -> bool:
+            if likeliest:
+                return self._same_for_report(old_nodes[i], new_nodes[j], side)
+            return self._equivalent(old_nodes[i], new_nodes[j], side)
 
-        match(lambda i, j: self._equivalent(old_nodes[i], new_nodes[j], side))
-        match(lambda i, j: ref(old_list[i]) is not None and ref(old_list[i]) == ref(new_list[j]))
+        match(equivalent)
+        match(lambda i, j, _: ref(old_list[i]) is not None and ref(old_list[i]) == ref(new_list[j]))
         # What is left pairs up in order; the surplus was added or removed.
         for i, j in list(zip(unmatched_old, unmatched_new, strict=False)):
             unmatched_old.remove(i)
@@ -1336,6 +1627,14 @@ class _Differ:
                         else "response-member-made-write-only"
                     )
                     self._report(rule, new_pointer, f"member {name!r} is now {hidden}")
+                elif side == "request" and self._accepts_extra(new, old_prop):
+                    # The new schema accepts more: the member is still valid as an extra one.
+                    self._report(
+                        "request-member-undeclared",
+                        old_pointer,
+                        f"request member {name!r} removed; still accepted as an additional member",
+                        "old",
+                    )
                 else:
                     self._report(
                         f"{side}-member-removed",
@@ -1370,6 +1669,16 @@ class _Differ:
             if old_there and new_there and old_prop is not None and new_prop is not None:
                 self.compare_schema(old_prop, new_prop, side)
 
+    def _accepts_extra(self, schema: _Node, member: _Node | None) -> bool:
+        """Whether `schema` accepts, as an additional member, every value `member` allowed."""
+        extra = schema.value.get("additionalProperties", True)
+        if extra is True or extra == {}:
+            return True
+        if not isinstance(extra, dict) or member is None:
+            return False
+        pointer = _at(schema, "additionalProperties")
+        return self._equivalent(member, self._resolve(self.new, extra, pointer), "request")
+
     def _compare_additional_properties(self, old: _Node, new: _Node, side: Side) -> None:
         old_extra = old.value.get("additionalProperties", True)
         new_extra = new.value.get("additionalProperties", True)
@@ -1386,6 +1695,8 @@ class _Differ:
         new_any = new_extra is True or (new_schema is not None and new_schema.value == {})
         if old_any and new_any:
             return
+        if old_schema is None and new_schema is None and _show(old_extra) == _show(new_extra):
+            return  # `false` both times (or the same invalid value): nothing changed.
         if old_schema is not None and new_schema is not None and not old_any and not new_any:
             self.compare_schema(old_schema, new_schema, side)
             return

@@ -2,7 +2,8 @@
 
 Each corpus case in `tests/diff_corpus/{breaking,non_breaking,refactor}/` is one YAML file: an
 optional `before` patch that turns `_base.yaml` into OLD, a `change` patch that turns OLD into NEW
-(JSON Patch operations: add, remove, replace, move, copy), and the exact changes expected.
+(JSON Patch operations: add, remove, replace, move, copy), and the exact changes expected. A case
+whose swap (NEW against OLD) is not the rule-by-rule inverse lists the rules it gives in `inverse`.
 """
 
 from __future__ import annotations
@@ -184,15 +185,18 @@ INVERSE = {
         ("request-schema-narrowed", "request-schema-widened"),
         ("response-schema-widened", "response-schema-narrowed"),
         ("security-tightened", "security-loosened"),
+        ("server-removed", "server-added"),
     ),
     **{rule: rule for rule in ("type-changed", "format-changed", "default-changed")},
     **{rule: rule for rule in ("parameter-moved", "parameter-renamed", "constraint-changed")},
     **{rule: rule for rule in ("security-scheme-changed", "operation-id-changed")},
+    "server-changed": "server-changed",
     "parameter-added": "parameter-removed",
     "parameter-added-required": "parameter-removed",
     "request-body-added": "request-body-removed",
-    "request-member-added": "request-member-removed",
-    "request-member-added-required": "request-member-removed",
+    # The corpus's request objects are open: a member removed from them is still accepted.
+    "request-member-added": "request-member-undeclared",
+    "request-member-added-required": "request-member-undeclared",
     "response-header-added": "response-header-removed",
     "pagination-header-removed": "response-header-added",
     "response-header-removed": "response-header-added",
@@ -205,6 +209,10 @@ INVERSE = {
 def test_swapping_old_and_new_reports_the_inverse_rules(kind: str, path: Path) -> None:
     old, new, _ = _load_case(path)
     forward = {c.rule for c in diff_specs(old, new)}
+    stated = yaml.safe_load(path.read_text(encoding="utf-8")).get("inverse")
+    if stated is not None:
+        assert {c.rule for c in diff_specs(new, old)} == set(stated)
+        return
     if not forward <= INVERSE.keys():
         pytest.skip("a rule here has no single inverse")
 
@@ -739,3 +747,154 @@ def test_random_edits_never_crash_and_every_pointer_resolves(data: st.DataObject
             continue  # An edit that breaks a $ref makes the document unreadable, as intended.
         for change in changes:
             _get(old_doc if change.document == "old" else new_doc, change.pointer)
+
+
+# --- identical documents report nothing, however they are written --------------------------------
+
+_SCALARS = st.sampled_from(
+    [
+        {"type": "string"},
+        {"type": "string", "maxLength": 64, "pattern": "^[a-z]+$"},
+        {"type": "string", "format": "date", "nullable": True},
+        {"type": "string", "enum": ["A", "B", None], "nullable": True},
+        {"type": "integer", "minimum": 0, "maximum": 10, "default": 1},
+        {"type": "number", "multipleOf": 0.5, "exclusiveMinimum": True, "minimum": 0},
+        {"type": "boolean", "default": False},
+        {},
+    ]
+)
+
+
+def _schemas(refs: list[str]) -> st.SearchStrategy[Any]:
+    """Schemas of every kind the differ reads, referring only to `refs` (so they can be inlined)."""
+    leaves = _SCALARS | (
+        st.sampled_from(refs).map(lambda name: {"$ref": f"#/components/schemas/{name}"})
+        if refs
+        else _SCALARS
+    )
+
+    def nest(inner: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+        members = st.dictionaries(st.sampled_from(["a", "b", "c", "d"]), inner, max_size=3)
+        return st.one_of(
+            st.builds(
+                lambda props, closed, required: {
+                    "type": "object",
+                    "properties": props,
+                    **({"required": sorted(props)[:1]} if required and props else {}),
+                    **({"additionalProperties": closed} if closed is not None else {}),
+                },
+                members,
+                st.sampled_from([None, False, True, {"type": "string"}]),
+                st.booleans(),
+            ),
+            st.builds(lambda item: {"type": "array", "items": item, "maxItems": 9}, inner),
+            st.builds(
+                lambda kw, branches: {kw: branches},
+                st.sampled_from(["oneOf", "anyOf", "allOf"]),
+                st.lists(inner, min_size=1, max_size=3),
+            ),
+            st.builds(lambda base: {"allOf": [base], "nullable": True}, inner),
+            st.builds(lambda base: {"type": "string", "not": base}, inner),
+            st.builds(
+                lambda base: {**base, "readOnly": True} if isinstance(base, dict) else base, inner
+            ),
+        )
+
+    return st.recursive(leaves, nest, max_leaves=8)
+
+
+@st.composite
+def _documents(draw: st.DrawFn) -> dict[str, Any]:
+    """A small but varied OpenAPI 3.0 document without reference cycles."""
+    names: list[str] = []
+    components: dict[str, Any] = {}
+    for index in range(draw(st.integers(0, 4))):
+        components[f"S{index}"] = draw(_schemas(list(names)))
+        names.append(f"S{index}")
+    schema = _schemas(names)
+    paths: dict[str, Any] = {}
+    for index in range(draw(st.integers(1, 3))):
+        responses = {
+            status: {
+                "description": "x",
+                "headers": {"X-Count": {"schema": {"type": "integer"}, "required": True}},
+                "content": {"application/json": {"schema": draw(schema)}},
+            }
+            for status in draw(st.lists(st.sampled_from(["200", "4XX", "default"]), min_size=1))
+        }
+        operation: dict[str, Any] = {
+            "operationId": f"op{index}",
+            "parameters": [
+                {"name": "id", "in": "path", "required": True, "schema": draw(schema)},
+                {"name": "q", "in": "query", "schema": draw(schema)},
+            ],
+            "responses": responses,
+        }
+        if draw(st.booleans()):
+            operation["requestBody"] = {
+                "required": draw(st.booleans()),
+                "content": {"application/json": {"schema": draw(schema)}},
+            }
+        if draw(st.booleans()):
+            operation["servers"] = [{"url": "https://op.example.test"}]
+        paths[f"/r{index}/{{id}}"] = {draw(st.sampled_from(["get", "post", "put"])): operation}
+    document: dict[str, Any] = {
+        "openapi": "3.0.3",
+        "info": {"title": "generated", "version": "1"},
+        "paths": paths,
+        "components": {"schemas": components},
+    }
+    if draw(st.booleans()):
+        document["servers"] = [
+            {"url": "https://a.example.test"},
+            {"url": "https://b.example.test/"},
+        ]
+    return document
+
+
+def _assert_no_change(old: dict[str, Any], new: dict[str, Any]) -> None:
+    changes = diff_specs(old, new)
+    assert changes == [], "\n".join(f"{c.rule} {c.pointer}: {c.message}" for c in changes)
+
+
+@given(document=_documents())
+@settings(max_examples=100, derandomize=True, deadline=None, database=None)
+def test_a_generated_document_against_itself_and_its_inlined_form_reports_nothing(
+    document: dict[str, Any],
+) -> None:
+    inlined = dict(document, paths=_inline_refs(document["paths"], document))
+
+    _assert_no_change(document, document)
+    _assert_no_change(document, copy.deepcopy(document))
+    _assert_no_change(document, inlined)
+    _assert_no_change(inlined, document)
+
+
+def test_the_project_contract_against_its_copy_and_inlined_form_reports_nothing() -> None:
+    contract = yaml.safe_load(
+        (Path(__file__).parents[1] / "openapi" / "openapi.yaml").read_text(encoding="utf-8")
+    )
+    inlined = dict(contract, paths=_inline_refs(contract["paths"], contract))
+
+    _assert_no_change(contract, contract)
+    _assert_no_change(inlined, copy.deepcopy(inlined))
+
+
+ISSUE_13_CLOSED_BODY = """
+openapi: 3.0.3
+info: {title: t, version: '1'}
+paths:
+  /x:
+    post:
+      requestBody:
+        content:
+          application/json:
+            schema: {type: object, additionalProperties: false, properties: {a: {type: string}}}
+      responses: {'200': {description: ok}}
+"""
+
+
+def test_unchanged_additional_properties_false_is_not_a_change() -> None:
+    document = yaml.safe_load(ISSUE_13_CLOSED_BODY)
+
+    assert diff_specs(document, yaml.safe_load(ISSUE_13_CLOSED_BODY)) == []

@@ -320,3 +320,68 @@ def test_removed_status_points_into_the_old_document(
     (change,) = json.loads(out)["changes"]
     assert change["pointer"] == f"{VIEW_ID}/get/responses/404"
     assert change["document"] == "old"
+
+
+CLOSED_BODY = """
+openapi: 3.0.3
+info: {title: t, version: '1'}
+paths:
+  /x:
+    post:
+      requestBody:
+        content:
+          application/json:
+            schema: {type: object, additionalProperties: false, properties: {a: {type: string}}}
+      responses: {'200': {description: ok}}
+"""
+
+
+def test_a_closed_object_against_itself_is_no_change_even_with_fail_on_any(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    spec = tmp_path / "closed.yaml"
+    spec.write_text(CLOSED_BODY, encoding="utf-8")
+
+    status, out, err = run_in_process(capsys, str(spec), str(spec), "--fail-on", "any")
+
+    assert (status, out, err) == (0, "No changes.\n", "")
+
+
+def test_unions_nested_deeper_than_the_recursion_limit_are_compared(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    depth = sys.getrecursionlimit()
+    schemas: dict[str, Any] = {
+        f"S{n}": {"anyOf": [{"$ref": f"#/components/schemas/S{n + 1}"}, {"type": "string"}]}
+        for n in range(depth)
+    }
+    schemas[f"S{depth}"] = {"type": "integer", "maximum": 5}
+    spec: dict[str, Any] = {
+        "openapi": "3.0.3",
+        "info": {"title": "deep", "version": "1"},
+        "paths": {
+            "/x": {
+                "get": {
+                    "responses": {
+                        "200": {
+                            "description": "ok",
+                            "content": {
+                                "application/json": {"schema": {"$ref": "#/components/schemas/S0"}}
+                            },
+                        }
+                    }
+                }
+            }
+        },
+        "components": {"schemas": schemas},
+    }
+    old = tmp_path / "old.json"
+    old.write_text(json.dumps(spec), encoding="utf-8")
+    schemas[f"S{depth}"]["maximum"] = 9
+    new = tmp_path / "new.json"
+    new.write_text(json.dumps(spec), encoding="utf-8")
+
+    status, out, err = run_in_process(capsys, str(old), str(new), "--format", "json")
+
+    assert (status, err) == (1, "")
+    assert [c["rule"] for c in json.loads(out)["changes"]] == ["response-constraint-loosened"]

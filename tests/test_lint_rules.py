@@ -385,6 +385,33 @@ CASES = [
         id="key-written-twice",
     ),
     pytest.param(
+        [Edit("            default: false\n", "            default: null\n")],
+        # Two findings, as the validator words them: not nullable, and not a boolean.
+        (Expect("oas-structure", E, "default: null"), Expect("oas-structure", E, "default: null"))
+        + (SKIPPED,),
+        id="null-default-of-a-parameter-that-is-not-nullable-at-its-line",
+    ),
+    pytest.param(
+        [
+            Edit(
+                "        name:\n          type: string\n",
+                "        name:\n          type: string\n          default: 5\n",
+            )
+        ],
+        (Expect("oas-structure", E, "default: 5"), SKIPPED),
+        id="default-of-the-wrong-type-in-a-referenced-schema-at-its-line",
+    ),
+    pytest.param(
+        [Edit("      operationId: thing.delete\n", "      operationId: thing.view\n")],
+        (Expect("oas-structure", E, "operationId: thing.view", after="/v2/thing/delete"), SKIPPED),
+        id="duplicate-operation-id-at-the-second-operation",
+    ),
+    pytest.param(
+        [Edit("        type: string\n      example: thing-1\n", "        type: string\n")],
+        (Expect("path-parameter-example", E, "    Id:"),),
+        id="shared-path-parameter-without-example-reported-once-where-written",
+    ),
+    pytest.param(
         [Edit("openapi: 3.0.3\n", "openapi: 3.1.0\n")],
         (
             Expect("oas-structure", E, "openapi: 3.1.0"),

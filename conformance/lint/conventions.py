@@ -261,6 +261,37 @@ def delete_force_parameter(doc: SpecDocument) -> Iterator[Hit]:
 
 
 @rule(
+    "path-parameter-example",
+    Severity.ERROR,
+    "Every path parameter has an example (or a default), so tools such as Dredd can build a URL.",
+)
+def path_parameter_example(doc: SpecDocument) -> Iterator[Hit]:
+    reported: set[str] = set()
+    for operation in operations(doc):
+        for parameter, use in parameters(doc, operation):
+            if parameter.get("in") != "path":
+                continue
+            # Reported where the parameter is written: once for a shared one, whatever uses it.
+            _, written = doc.deref(doc.get(use), use)
+            schema, _ = doc.deref(parameter.get("schema"), join(written, "schema"))
+            schema = schema if isinstance(schema, dict) else {}
+            if (
+                "example" in parameter
+                or parameter.get("examples")
+                or "example" in schema
+                or "default" in schema
+                or written in reported
+            ):
+                continue
+            reported.add(written)
+            yield Hit(
+                written,
+                f"path parameter {parameter.get('name')!r} of {operation.label} has no example: "
+                "tools that call the API from the spec (Dredd) cannot build its URL",
+            )
+
+
+@rule(
     "delete-blocked-response",
     Severity.ERROR,
     "Every delete operation declares the 400 of a blocked delete: an Error with `related`.",

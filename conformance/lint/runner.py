@@ -17,6 +17,7 @@ from conformance.lint.conventions import (
     index_array_body,
     index_pagination_headers,
     operation_id_and_summary,
+    path_parameter_example,
 )
 from conformance.lint.document import SpecDocument, load
 from conformance.lint.examples import example_access_mode, example_valid
@@ -36,6 +37,7 @@ RULES: tuple[Rule, ...] = (
     error_schemas_shared,
     delete_force_parameter,
     delete_blocked_response,
+    path_parameter_example,
     security_declared,
     links_resolve,
     ids_not_uuid,
