@@ -14,38 +14,50 @@ from connexion import AsyncApp
 from connexion.middleware import MiddlewarePosition
 from connexion.resolver import RelativeResolver
 
-from mock_server import errors
-from mock_server.default_data import default_data
+from mock_server import control, errors
+from mock_server.journal import JournalMiddleware, RequestJournal
 from mock_server.limits import BodySizeLimit
-from mock_server.resources import ID_FIELDS
+from mock_server.namespaces import NamespaceError, NamespaceMiddleware, namespace_error
 from mock_server.security import security_map
 from mock_server.settings import Settings
+from mock_server.state import MockState
 from mock_server.storage import Database
 from mock_server.store import Store
 from mock_server.validation import CollectingJSONBodyValidator
-from openapi import SPEC_PATH
+from openapi import CONTROL_SPEC_PATH, SPEC_PATH
 
 logger = logging.getLogger(__name__)
 
 
+def open_state(settings: Settings, journal: RequestJournal | None = None) -> MockState:
+    """Open the database named by the settings, made from the base data (default or `--data`)."""
+    return MockState.open(
+        settings.db_path,
+        settings.data_paths,
+        journal=journal if journal is not None else RequestJournal(settings.journal_size),
+        max_namespaces=settings.max_namespaces,
+        namespace_ttl=settings.namespace_ttl,
+    )
+
+
 def open_store(settings: Settings) -> tuple[Database, Store]:
-    """Open (or create from the default data) the database named by the settings."""
-    db = Database(settings.db_path, ID_FIELDS, Store.indexes())
-    db.open(default_data)
-    return db, Store(db)
+    """Open (or create from the base data) the database named by the settings."""
+    state = open_state(settings)
+    return state.db, state.store
 
 
 def create_app(settings: Settings | None = None) -> AsyncApp:
     """A new mock app for `settings` (defaults: `Settings()`)."""
     settings = settings or Settings()
+    journal = RequestJournal(settings.journal_size)
 
     @contextlib.asynccontextmanager
-    async def lifespan(_app: object) -> AsyncIterator[dict[str, Store]]:
-        db, store = open_store(settings)
+    async def lifespan(_app: object) -> AsyncIterator[dict[str, object]]:
+        state = open_state(settings, journal)
         try:
-            yield {"store": store}
+            yield {"store": state.store, "mock": state}
         finally:
-            db.close()
+            state.close()
 
     app = AsyncApp(
         __name__,
@@ -63,5 +75,22 @@ def create_app(settings: Settings | None = None) -> AsyncApp:
     app.add_middleware(
         BodySizeLimit, position=MiddlewarePosition.BEFORE_SWAGGER, max_bytes=settings.max_body_bytes
     )
+    # The control API (/__mock/), namespaces and the request journal (issue 8).
+    app.add_api(
+        CONTROL_SPEC_PATH,
+        resolver=RelativeResolver("mock_server.control"),
+        validate_responses=settings.validate_responses,
+        strict_validation=True,
+        pythonic_params=False,
+        security_map=control.security_map(
+            admin_token=settings.admin_token,
+            listens_on_loopback=control.is_loopback(settings.host),
+        ),
+    )
+    app.add_middleware(NamespaceMiddleware, position=MiddlewarePosition.BEFORE_SWAGGER)
+    app.add_middleware(
+        JournalMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION, journal=journal
+    )
+    app.add_error_handler(NamespaceError, namespace_error)
     errors.register(app)
     return app

@@ -27,9 +27,9 @@ import logging
 import os
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from tinydb import TinyDB
 from tinydb.storages import Storage as TinyStorage
@@ -278,6 +278,36 @@ class JournaledStorage(TinyStorage):
     def size(self) -> int:
         return sum(len(docs) for docs in self._tables.values())
 
+    def replace_all(self, tables: Mapping[str, Mapping[str, Record]]) -> None:
+        """Make the tables hold exactly `tables` (records by id, in order), in one transaction.
+
+        Only the records that differ are journaled, so a reset after a few changes writes a few
+        records, not the whole database, and a crash leaves the old state or the new one like any
+        other transaction. The records are copied: the caller keeps its own.
+        """
+        with self.transaction():
+            for name in [*self._tables, *(t for t in tables if t not in self._tables)]:
+                current = self.table_dict(name)
+                wanted = tables.get(name, {})
+                current.touched = {}
+                try:
+                    for doc_id in [i for i in dict.keys(current) if i not in wanted]:
+                        del current[doc_id]
+                    for doc_id, doc in wanted.items():
+                        if dict.get(current, doc_id, _MISSING) != doc:
+                            # A shallow copy is enough: writes replace field values, never
+                            # change them in place (see Database.update).
+                            current[doc_id] = dict(doc)
+                finally:
+                    touched, current.touched = current.touched, None
+                self.record_changes(name, touched)
+                if list(dict.keys(current)) != list(wanted):
+                    # Same records, creation order of `tables`: a reset answers like a fresh start.
+                    ordered = {doc_id: dict.__getitem__(current, doc_id) for doc_id in wanted}
+                    dict.clear(current)
+                    dict.update(current, ordered)
+                    self._rebuild_indexes()
+
     # -- secondary indexes --------------------------------------------------------------------
     def _rebuild_indexes(self) -> None:
         self._indexes = {}
@@ -320,6 +350,20 @@ def _fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
+class Records(Protocol):
+    """What the domain layer needs of a record container: `Database`, or a namespace's overlay."""
+
+    def transaction(self) -> AbstractContextManager[None]: ...
+    def reading(self) -> AbstractContextManager[None]: ...
+    def get(self, table: str, doc_id: str) -> Record | None: ...
+    def contains(self, table: str, doc_id: str) -> bool: ...
+    def iter_raw(self, table: str) -> Iterable[Record]: ...
+    def find(self, table: str, field: str, value: Any) -> list[Record]: ...
+    def insert(self, table: str, record: Record) -> None: ...
+    def update(self, table: str, doc_id: str, fields: Mapping[str, Any]) -> None: ...
+    def remove(self, table: str, doc_ids: Iterable[str]) -> None: ...
+
+
 class Database:
     """The record store the domain layer uses: plain dicts in and out, one lock around everything.
 
@@ -349,6 +393,11 @@ class Database:
     def close(self) -> None:
         with self.lock:
             self._db.close()
+
+    def replace_all(self, tables: Mapping[str, Mapping[str, Record]]) -> None:
+        """Replace every table at once (reset, import): readers see the old state or the new one."""
+        with self.transaction():
+            self._storage.replace_all(tables)
 
     @contextmanager
     def transaction(self) -> Iterator[None]:

@@ -2,8 +2,9 @@
 
 It owns the rules the spec cannot express (references, id uniqueness, date order, computed
 fields, delete with force and cascade) and computes derived fields in one place (`_answer`).
-It reaches the records only through `mock_server.storage.Database`, and every write goes through
-one transaction so that a change is applied whole or not at all.
+It reaches the records only through `mock_server.storage.Records` (the database, or a namespace's
+overlay), and every write goes through one transaction so that a change is applied whole or
+not at all.
 """
 
 from __future__ import annotations
@@ -31,13 +32,13 @@ from mock_server.resources import (
     RESOURCES,
     Resource,
 )
-from mock_server.storage import Database, Record
+from mock_server.storage import Record, Records
 
 
 class Store:
     """The mock's state and rules. Plain dicts in and out; thread-safe through the database lock."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Records) -> None:
         self._db = db
         self._answerers: dict[str, Callable[[Record], dict[str, Any]]] = {
             ACTION_SESSION.name: self._answer_session,

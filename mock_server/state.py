@@ -1,0 +1,179 @@
+"""The mock's states and what the control API does to them: reset, export, import, snapshots, counts.
+
+`MockState` owns the shared state (the database and its store), the base data (the default data
+or the `--data` fixtures, read-only), the namespaces made from it, the snapshots and the request
+journal. Each operation works on the state a request addresses: the shared one (namespace None)
+or a namespace. Every replacement is one step: a request in flight sees the old state or the new.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+from mock_server import fixtures
+from mock_server.default_data import default_data
+from mock_server.journal import RequestJournal
+from mock_server.namespaces import Namespaces
+from mock_server.overlay import BaseData, Overlay
+from mock_server.resources import ID_FIELDS
+from mock_server.snapshots import SnapshotInfo, Snapshots, folder_for
+from mock_server.storage import Database, Record
+from mock_server.store import Store
+
+logger = logging.getLogger(__name__)
+
+ImportMode = Literal["replace", "merge"]
+
+
+def read_base(data_paths: tuple[Path, ...]) -> tuple[fixtures.Tables, str]:
+    """The base data (the `--data` files merged in order, else the default data) and its fingerprint.
+
+    Raises `fixtures.FixtureInvalid` listing every problem of every file.
+    """
+    if not data_paths:
+        tables = fixtures.tables_of(default_data())
+        fingerprint = "default:" + _digest(json.dumps(tables, sort_keys=True).encode())
+        return tables, fingerprint
+    tables = fixtures.load_files(data_paths)
+    digest = hashlib.sha256()
+    for path in data_paths:
+        digest.update(str(path.resolve()).encode() + b"\0" + path.read_bytes() + b"\0")
+    return tables, "data:" + digest.hexdigest()
+
+
+def _digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+class MockState:
+    """Everything the control API manages, for one running mock."""
+
+    def __init__(
+        self,
+        db: Database,
+        db_path: Path,
+        base: BaseData,
+        *,
+        journal: RequestJournal,
+        max_namespaces: int,
+        namespace_ttl: float,
+    ) -> None:
+        self.db = db
+        self.store = Store(db)
+        self.base = base
+        self.journal = journal
+        self.namespaces = Namespaces(base, max_namespaces=max_namespaces, ttl=namespace_ttl)
+        self.snapshots = Snapshots(folder_for(db_path))
+
+    @staticmethod
+    def open(
+        db_path: Path,
+        data_paths: tuple[Path, ...],
+        *,
+        journal: RequestJournal,
+        max_namespaces: int,
+        namespace_ttl: float,
+    ) -> MockState:
+        """Open the database, made from the base data when missing or made from other base data.
+
+        A database made from the same base data keeps its state across restarts; one made from
+        other data (a fixture file changed, `--data` added or dropped) starts again from the new
+        base, as a team editing its fixture expects.
+        """
+        tables, fingerprint = read_base(data_paths)
+        base = fixtures.base_data(tables)
+        db = Database(db_path, ID_FIELDS, Store.indexes())
+        db.open(lambda: {name: list(docs.values()) for name, docs in tables.items()})
+        stamp = db_path.with_name(db_path.name + ".base")
+        try:
+            previous = stamp.read_text(encoding="utf-8").strip()
+        except OSError:
+            previous = None
+        # A database older than the stamp was made from the default data.
+        if previous != fingerprint and not (
+            previous is None and fingerprint.startswith("default:")
+        ):
+            logger.warning("the base data changed since %s was made: starting from it", db_path)
+            db.replace_all(tables)
+        if previous != fingerprint:
+            stamp.write_text(fingerprint + "\n", encoding="utf-8")
+        return MockState(
+            db,
+            db_path,
+            base,
+            journal=journal,
+            max_namespaces=max_namespaces,
+            namespace_ttl=namespace_ttl,
+        )
+
+    def close(self) -> None:
+        self.db.close()
+
+    # -- reading -------------------------------------------------------------------------------
+    def _records(self, namespace: str | None) -> Database | Overlay:
+        return self.db if namespace is None else self.namespaces.get(namespace).overlay
+
+    def _tables(self, records: Database | Overlay) -> dict[str, list[Record]]:
+        with records.reading():
+            return {table: list(records.iter_raw(table)) for table in ID_FIELDS}
+
+    def counts(self, namespace: str | None) -> dict[str, int]:
+        """The number of records of each kind, by the fixture's names."""
+        tables = self._tables(self._records(namespace))
+        return {key: len(tables[table]) for key, table in fixtures.KEYS.items()}
+
+    def summary(self, namespace: str | None) -> dict[str, Any]:
+        return {"namespace": namespace, "counts": self.counts(namespace)}
+
+    def export(self, namespace: str | None) -> dict[str, Any]:
+        """The addressed state as a fixture document."""
+        return fixtures.document(self._tables(self._records(namespace)))
+
+    # -- replacing -----------------------------------------------------------------------------
+    def _replace(self, namespace: str | None, tables: Mapping[str, Mapping[str, Record]]) -> None:
+        if namespace is None:
+            self.db.replace_all(tables)
+        else:
+            self.namespaces.replace(namespace, fixtures.base_data(tables))
+
+    def reset(self, namespace: str | None, snapshot: str | None = None) -> dict[str, Any]:
+        """Back to the base data, or to snapshot `snapshot`."""
+        if snapshot is not None:
+            document = self.snapshots.read(snapshot)
+            self._replace(namespace, fixtures.load([(f"snapshot {snapshot}", document)]))
+        elif namespace is None:
+            self.db.replace_all(self.base.tables)
+        else:
+            self.namespaces.replace(namespace)
+        return self.summary(namespace)
+
+    def import_(self, namespace: str | None, document: Any, mode: ImportMode) -> dict[str, Any]:
+        """Replace the addressed state with `document`, or merge it in; all or nothing."""
+        if mode == "replace":
+            self._replace(namespace, fixtures.load([("request body", document)]))
+            return self.summary(namespace)
+        records = self._records(namespace)
+        # Read, check and write under one transaction: no write can slip in between.
+        with records.transaction():
+            existing = {table: list(records.iter_raw(table)) for table in ID_FIELDS}
+            merged = fixtures.load([("request body", document)], existing)
+            records.replace_all(merged)
+        return self.summary(namespace)
+
+    def save_snapshot(self, namespace: str | None, name: str) -> tuple[SnapshotInfo, bool]:
+        return self.snapshots.save(name, self.export(namespace))
+
+    def health(self, namespace: str | None) -> dict[str, Any]:
+        return {
+            "status": "ready",
+            "namespace": namespace,
+            "counts": self.counts(namespace),
+            "namespaces": len(self.namespaces),
+            "snapshots": len(self.snapshots.list()),
+            "journal": {"size": len(self.journal), "capacity": self.journal.capacity},
+        }
