@@ -17,7 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 from connexion import request
-from connexion.exceptions import BadRequestProblem, OAuthProblem
+from connexion.exceptions import BadRequestProblem, ProblemException
 from connexion.lifecycle import ConnexionResponse
 from connexion.security import ApiKeySecurityHandler
 
@@ -44,22 +44,24 @@ def is_loopback(host: str) -> bool:
 def security_map(*, admin_token: str | None, listens_on_loopback: bool) -> dict[str, type]:
     """Connexion's security handlers for the control API (its one scheme is an API key header)."""
 
+    def refuse(message: str) -> ProblemException:
+        return ProblemException(
+            status=401, title="Unauthorized", detail=message, headers=_CHALLENGE
+        )
+
     def verify(req: Any) -> dict[str, str]:
         if admin_token is None:
             if listens_on_loopback:
                 return {"sub": "mock-admin"}
-            raise OAuthProblem(
-                detail="The control API is served beyond loopback only when the mock is "
-                "started with --admin-token.",
-                headers=_CHALLENGE,
+            raise refuse(
+                "The control API is served beyond loopback only when the mock is "
+                "started with --admin-token."
             )
         given = req.headers.get(ADMIN_HEADER)
         if given is None:
-            raise OAuthProblem(
-                detail=f"The control API needs the {ADMIN_HEADER} header.", headers=_CHALLENGE
-            )
+            raise refuse(f"The control API needs the {ADMIN_HEADER} header.")
         if not hmac.compare_digest(given.encode(), admin_token.encode()):
-            raise OAuthProblem(detail="The admin token is not valid.", headers=_CHALLENGE)
+            raise refuse("The admin token is not valid.")
         return {"sub": "mock-admin"}
 
     class AdminToken(ApiKeySecurityHandler):  # type: ignore[misc]  # Connexion is untyped
