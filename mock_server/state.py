@@ -30,11 +30,32 @@ logger = logging.getLogger(__name__)
 ImportMode = Literal["replace", "merge"]
 
 
+_last_read: tuple[object, tuple[fixtures.Tables, str]] | None = None
+
+
 def read_base(data_paths: tuple[Path, ...]) -> tuple[fixtures.Tables, str]:
     """The base data (the `--data` files merged in order, else the default data) and its fingerprint.
 
-    Raises `fixtures.FixtureInvalid` listing every problem of every file.
+    Raises `fixtures.FixtureInvalid` listing every problem of every file. The last result is
+    kept while the files are unchanged: the server opens its state twice at start (once to
+    report a bad database or fixture in one line), and a large fixture takes seconds to check.
     """
+    global _last_read
+    try:
+        key: object = tuple(
+            (str(p.resolve()), p.stat().st_mtime_ns, p.stat().st_size) for p in data_paths
+        )
+    except OSError:
+        key = None  # a missing file: read_file reports it
+    if key is not None and _last_read is not None and _last_read[0] == key:
+        return _last_read[1]
+    result = _read_base(data_paths)
+    if key is not None:
+        _last_read = (key, result)
+    return result
+
+
+def _read_base(data_paths: tuple[Path, ...]) -> tuple[fixtures.Tables, str]:
     if not data_paths:
         tables = fixtures.tables_of(default_data())
         fingerprint = "default:" + _digest(json.dumps(tables, sort_keys=True).encode())
