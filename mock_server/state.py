@@ -109,6 +109,7 @@ class MockState:
         tables, fingerprint = read_base(data_paths)
         base = fixtures.base_data(tables)
         db = Database(db_path, ID_FIELDS, Store.indexes())
+        made = not db_path.exists()
         db.open(lambda: {name: list(docs.values()) for name, docs in tables.items()})
         stamp = db_path.with_name(db_path.name + ".base")
         try:
@@ -120,7 +121,11 @@ class MockState:
             previous is None and fingerprint.startswith("default:")
         ):
             logger.warning("the base data changed since %s was made: starting from it", db_path)
-            db.replace_all(tables)
+            made = True
+        if made:
+            # Through replace_all with the base's own tables: the database then knows that it
+            # matches them, and a reset compares only the records written since.
+            db.replace_all(base.tables)
         if previous != fingerprint:
             stamp.write_text(fingerprint + "\n", encoding="utf-8")
         return MockState(

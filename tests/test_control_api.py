@@ -70,6 +70,25 @@ def test_reset_brings_back_the_default_data(client: httpx.Client, control: httpx
     assert first[0]["action_session_id"] == "sess-1"
 
 
+def test_repeated_resets_give_back_exactly_the_first_state_in_its_order(
+    client: httpx.Client, control: httpx.Client
+) -> None:
+    first = control.get("/export").json()
+    subs = {"filter": {"action_session_id": "sess-1"}}
+    first_subs = client.post("/v2/action-session-subscription/index", json=subs).json()
+    for round_ in range(3):
+        assert client.delete("/v2/action-session/delete/sess-1?force=true").status_code == 204
+        assert client.delete("/v2/action-session-subscription/delete/ssub-3").status_code in (
+            204,
+            404,
+        )
+        assert client.put("/v2/action-session/update/sess-2", json={"validity": round_}).is_success
+        assert control.post("/reset").status_code == 200
+        assert control.get("/export").json() == first
+        again = client.post("/v2/action-session-subscription/index", json=subs).json()
+        assert again == first_subs
+
+
 def test_reset_survives_a_restart(start_mock: Callable[..., RunningMock], tmp_path: Path) -> None:
     mock = start_mock(tmp_path / "db.json")
     with mock.client() as client, _control(mock) as control:
