@@ -401,3 +401,29 @@ def test_health_of_a_namespace_counts_its_own_records(
     assert body["counts"]["action-session"] == DEFAULT_COUNTS["action-session"] - 1
     assert control.get("/health").json()["counts"] == DEFAULT_COUNTS
     assert json.loads(control.get("/namespaces").text)[0]["changed_records"] == 1
+
+
+def test_a_reset_is_durable_through_a_crash_and_works_after_a_restart(tmp_path: Path) -> None:
+    from mock_server.process import MockProcess
+
+    db = tmp_path / "db.json"
+    with MockProcess(db) as mock:
+        headers = mock.auth_headers
+        gone = httpx.delete(f"{mock.base_url}/v2/action-session/delete/sess-2", headers=headers)
+        assert gone.status_code == 204
+    # The restarted mock does not know what changed since its base: the reset compares all.
+    mock = MockProcess(db).start()
+    try:
+        view = f"{mock.base_url}/v2/action-session/view"
+        assert httpx.get(f"{view}/sess-2", headers=headers).status_code == 404
+        assert httpx.post(f"{mock.base_url}/__mock/reset", timeout=30).status_code == 200
+        assert httpx.get(f"{view}/sess-2", headers=headers).status_code == 200
+        forced = f"{mock.base_url}/v2/action-session/delete/sess-1?force=true"
+        assert httpx.delete(forced, headers=headers).status_code == 204
+        assert httpx.post(f"{mock.base_url}/__mock/reset", timeout=30).status_code == 200
+    finally:
+        mock.kill()  # SIGKILL right after the answer: the reset must already be on disk
+    with MockProcess(db) as mock:
+        view = f"{mock.base_url}/v2/action-session/view"
+        assert httpx.get(f"{view}/sess-1", headers=headers).json()["count_subscribed"] == 10
+        assert httpx.get(f"{view}/sess-2", headers=headers).status_code == 200
