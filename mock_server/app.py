@@ -15,6 +15,7 @@ from connexion.middleware import MiddlewarePosition
 from connexion.resolver import RelativeResolver
 
 from mock_server import control, errors
+from mock_server.allow import AllowFromSpec
 from mock_server.journal import JournalMiddleware, RequestJournal
 from mock_server.limits import BodySizeLimit
 from mock_server.namespaces import NamespaceError, NamespaceMiddleware, namespace_error
@@ -88,6 +89,11 @@ def create_app(settings: Settings | None = None) -> AsyncApp:
         ),
     )
     app.add_middleware(NamespaceMiddleware, position=MiddlewarePosition.BEFORE_SWAGGER)
+    app.add_middleware(
+        AllowFromSpec,
+        position=MiddlewarePosition.BEFORE_EXCEPTION,
+        spec_paths=(SPEC_PATH, CONTROL_SPEC_PATH),
+    )
     app.add_middleware(
         JournalMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION, journal=journal
     )

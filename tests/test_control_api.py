@@ -427,3 +427,59 @@ def test_a_reset_is_durable_through_a_crash_and_works_after_a_restart(tmp_path: 
         view = f"{mock.base_url}/v2/action-session/view"
         assert httpx.get(f"{view}/sess-1", headers=headers).json()["count_subscribed"] == 10
         assert httpx.get(f"{view}/sess-2", headers=headers).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("path", "allow"),
+    [
+        pytest.param("/requests", "DELETE, GET, HEAD", id="requests"),
+        pytest.param("/snapshots/x1", "DELETE, PUT", id="snapshot"),
+        pytest.param("/reset", "POST", id="reset"),
+    ],
+)
+def test_a_method_the_path_lacks_is_405_listing_every_method_it_has(
+    control: httpx.Client, path: str, allow: str
+) -> None:
+    answer = control.request("PATCH", path)
+    assert answer.status_code == 405
+    assert answer.headers["allow"] == allow
+    assert answer.json()["status"] == 405
+
+
+def test_schemathesis_finds_nothing_wrong_with_the_control_api(
+    start_mock: Callable[..., RunningMock],
+) -> None:
+    """Every phase but stateful (a reset in the middle of a sequence is what it is for) and every
+    check; the journal's long poll is left out (a wait is not a hang) and tested above."""
+    import shutil
+    import subprocess
+    import sys
+
+    mock = start_mock(admin_token="adm")
+    st = shutil.which("st", path=str(Path(sys.executable).parent)) or "st"
+    result = subprocess.run(
+        [
+            st,
+            "run",
+            "openapi/mock-control.yaml",
+            "--url",
+            f"{mock.base_url}/__mock",
+            "-H",
+            "X-Mock-Admin-Token: adm",
+            "--exclude-operation-id",
+            "list_requests",
+            "--phases",
+            "examples,coverage,fuzzing",
+            "--seed",
+            "1",
+            "--max-examples",
+            "10",
+            "--no-color",
+        ],
+        cwd=Path(__file__).resolve().parents[1],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert result.returncode == 0, result.stdout[-4000:]
+    assert "12 selected / 13 total" in result.stdout
