@@ -84,8 +84,23 @@ def measure(label: str, data: Path | None, rounds: int, workdir: Path) -> None:
             "  restore a snapshot, shared state    "
             + _timed(max(2, rounds // 3), change, lambda: control.post("/snapshots/bench/restore"))
         )
+        # What namespaces cost: 50 workers, each a few writes, against the server's resident memory.
+        before = _rss_mb(mock.pid)
+        for n in range(50):
+            change(n, {"X-Mock-Namespace": f"mem-{n}"})
+        after = _rss_mb(mock.pid)
+        print(
+            f"  50 namespaces with 3 writes each     {after - before:+9.1f} MB resident ({before:.0f} MB before)"
+        )
         api.close()
         control.close()
+
+
+def _rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
 
 
 def _first_action(data: Path) -> str:

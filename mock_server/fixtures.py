@@ -314,7 +314,7 @@ def _rule_problems(merged: Mapping[str, Mapping[str, _Entry | Record]]) -> list[
     for table in RESOURCES:
         for entry in merged[table].values():
             if isinstance(entry, _Entry):
-                for problem in store.rule_problems(table, entry.record):
+                for problem in store.record_problems(table, entry.record):
                     problems.append(
                         FixtureProblem(
                             entry.source,

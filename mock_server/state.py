@@ -122,10 +122,12 @@ class MockState:
         ):
             logger.warning("the base data changed since %s was made: starting from it", db_path)
             made = True
+        # Either way the database learns how it differs from the base's own tables, so that a
+        # reset compares only the records written since.
         if made:
-            # Through replace_all with the base's own tables: the database then knows that it
-            # matches them, and a reset compares only the records written since.
             db.replace_all(base.tables)
+        else:
+            db.compare_with(base.tables)
         if previous != fingerprint:
             stamp.write_text(fingerprint + "\n", encoding="utf-8")
         return MockState(

@@ -306,9 +306,23 @@ class JournaledStorage(TinyStorage):
         changing it (`_TrackedTable.__getitem__`), and the caller never changes them either.
         """
         names = [*self._tables, *(t for t in tables if t not in self._tables)]
+        changes = self.differences(tables, only)
+        with self.transaction():
+            for name in names:
+                self._tables[name] = _TrackedTable(tables.get(name, {}))
+            self._indexes = self._indexes_of(tables)
+            assert self._pending is not None
+            self._pending.extend(changes)
+
+    def differences(
+        self,
+        tables: Mapping[str, Mapping[str, Record]],
+        only: Iterable[tuple[str, str]] | None = None,
+    ) -> list[tuple[str, str, Any]]:
+        """(table, id, current record or _MISSING) for each record that differs from `tables`."""
         candidates: dict[str, list[str]] = {}
         if only is None:
-            for name in names:
+            for name in [*self._tables, *(t for t in tables if t not in self._tables)]:
                 wanted = tables.get(name, {})
                 gone = [i for i in dict.keys(self.table_dict(name)) if i not in wanted]
                 candidates[name] = [*gone, *wanted]
@@ -323,12 +337,7 @@ class JournaledStorage(TinyStorage):
                 have = dict.get(current, doc_id, _MISSING)
                 if have != wanted.get(doc_id, _MISSING):
                     changes.append((name, doc_id, have))
-        with self.transaction():
-            for name in names:
-                self._tables[name] = _TrackedTable(tables.get(name, {}))
-            self._indexes = self._indexes_of(tables)
-            assert self._pending is not None
-            self._pending.extend(changes)
+        return changes
 
     def _indexes_of(
         self, tables: Mapping[str, Mapping[str, Record]]
@@ -447,6 +456,13 @@ class Database:
             same = tables is self._matched and self._written is not None
             self._storage.replace_all(tables, self._written if same else None)
         self._matched, self._written = tables, set()
+
+    def compare_with(self, tables: Mapping[str, Mapping[str, Record]]) -> None:
+        """Learn which records differ from `tables` (a reopened database and its base data), so
+        that the first reset to them is as quick as the next ones."""
+        with self.lock:
+            written = {(t, i) for t, i, _ in self._storage.differences(tables)}
+            self._matched, self._written = tables, written
 
     @contextmanager
     def transaction(self) -> Iterator[None]:

@@ -145,6 +145,11 @@ class Store:
             record = {**current, **_writable(resource, body, include_id=record_id is None)}
             return self._problems(resource, record)
 
+    def record_problems(self, name: str, record: Mapping[str, Any]) -> list[Problem]:
+        """The rules a complete stored record breaks (fixture loading: many records, no writes
+        under way, so without taking the lock for each)."""
+        return self._problems(RESOURCES[name], record)
+
     def _check(self, resource: Resource, record: Mapping[str, Any]) -> None:
         problems = self._problems(resource, record)
         if problems:

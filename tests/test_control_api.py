@@ -411,7 +411,7 @@ def test_a_reset_is_durable_through_a_crash_and_works_after_a_restart(tmp_path: 
         headers = mock.auth_headers
         gone = httpx.delete(f"{mock.base_url}/v2/action-session/delete/sess-2", headers=headers)
         assert gone.status_code == 204
-    # The restarted mock does not know what changed since its base: the reset compares all.
+    # The restarted mock learns at start which records differ from its base, then resets.
     mock = MockProcess(db).start()
     try:
         view = f"{mock.base_url}/v2/action-session/view"
