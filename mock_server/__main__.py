@@ -79,6 +79,12 @@ def _parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="forget a namespace unused for this long (default 3600)",
     )
+    parser.add_argument(
+        "--reload",
+        action="store_true",
+        default=None,
+        help="watch the --data files and apply an edit without losing the state",
+    )
     return parser
 
 
@@ -112,6 +118,7 @@ def settings_from_args(argv: Sequence[str] | None, base: Settings) -> Settings:
         "journal_size": args.journal_size,
         "max_namespaces": args.max_namespaces,
         "namespace_ttl": args.namespace_ttl,
+        "reload": args.reload,
     }
     settings = dataclasses.replace(base, **{k: v for k, v in overrides.items() if v is not None})
     if settings.admin_token is not None and settings.admin_token in settings.tokens:

@@ -19,6 +19,7 @@ from mock_server.allow import AllowFromSpec
 from mock_server.journal import JournalMiddleware, RequestJournal
 from mock_server.limits import BodySizeLimit
 from mock_server.namespaces import NamespaceError, NamespaceMiddleware, namespace_error
+from mock_server.reload import FixtureWatcher
 from mock_server.security import security_map
 from mock_server.settings import Settings
 from mock_server.state import MockState
@@ -55,9 +56,15 @@ def create_app(settings: Settings | None = None) -> AsyncApp:
     @contextlib.asynccontextmanager
     async def lifespan(_app: object) -> AsyncIterator[dict[str, object]]:
         state = open_state(settings, journal)
+        watcher = None
+        if settings.reload and settings.data_paths:
+            paths = settings.data_paths
+            watcher = FixtureWatcher(paths, lambda: state.rebase(paths)).start()
         try:
             yield {"store": state.store, "mock": state}
         finally:
+            if watcher is not None:
+                watcher.stop()
             state.close()
 
     app = AsyncApp(

@@ -41,6 +41,8 @@ class Settings:
     max_namespaces: int = 100
     namespace_ttl: float = 3600.0
     """Seconds after its last use at which a namespace is forgotten."""
+    reload: bool = False
+    """Watch the `--data` files and apply an edit without losing the state."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:

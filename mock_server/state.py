@@ -90,6 +90,7 @@ class MockState:
         self.journal = journal
         self.namespaces = Namespaces(base, max_namespaces=max_namespaces, ttl=namespace_ttl)
         self.snapshots = Snapshots(folder_for(db_path))
+        self._stamp = db_path.with_name(db_path.name + ".base")
 
     @staticmethod
     def open(
@@ -192,6 +193,47 @@ class MockState:
             merged = fixtures.load([("request body", document)], existing)
             records.replace_all(merged)
         return self.summary(namespace)
+
+    def rebase(self, data_paths: tuple[Path, ...]) -> bool:
+        """Take edited fixture files as the new base data, keeping the shared state's own changes.
+
+        The records the edit changed, added or removed are applied to the shared state in one
+        transaction; anything else in it stays. A bad edit, or one the shared state's own records
+        would break (a client's session naming an action the edit removed), is logged with every
+        problem and not applied. Namespaces in use keep their base; new ones and resets take the
+        new one. True when applied.
+        """
+        try:
+            tables, fingerprint = read_base(data_paths)
+            with self.db.transaction():
+                state = {
+                    table: {r[ID_FIELDS[table]]: r for r in self.db.iter_raw(table)}
+                    for table in ID_FIELDS
+                }
+                for table, new in tables.items():
+                    old = self.base.tables.get(table, {})
+                    for doc_id in [*old, *(i for i in new if i not in old)]:
+                        if old.get(doc_id) != new.get(doc_id):
+                            if doc_id in new:
+                                state[table][doc_id] = new[doc_id]
+                            else:
+                                state[table].pop(doc_id, None)
+                document = fixtures.document({t: docs.values() for t, docs in state.items()})
+                documents = [("shared state", document)]
+                merged = fixtures.load(documents)
+                self.db.replace_all(merged)
+        except fixtures.FixtureInvalid as exc:
+            logger.error(
+                "the edited fixture files were not applied (%d problems):\n  %s",
+                len(exc.fixture_problems),
+                "\n  ".join(str(p) for p in exc.fixture_problems),
+            )
+            return False
+        self.base = fixtures.base_data(tables)
+        self.namespaces.base = self.base
+        self._stamp.write_text(fingerprint + "\n", encoding="utf-8")
+        logger.info("applied the edited fixture files")
+        return True
 
     def save_snapshot(self, namespace: str | None, name: str) -> tuple[SnapshotInfo, bool]:
         return self.snapshots.save(name, self.export(namespace))
