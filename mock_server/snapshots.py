@@ -43,10 +43,37 @@ def folder_for(db_path: Path) -> Path:
 
 
 class Snapshots:
-    """The snapshot files of one database."""
+    """The snapshot files of one database, and the checked tables of the last few in memory.
+
+    Reading and checking a large snapshot takes seconds; the tables of a snapshot this process
+    saved or restored are kept (their records are shared with the state, never copied: nothing
+    changes a stored record in place), and used while the file is the one they came from.
+    """
+
+    KEEP = 4
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
+        self._tables: dict[str, tuple[tuple[int, int], Any]] = {}
+
+    def remember(self, name: str, tables: Any) -> None:
+        """Keep `tables` as the checked content of snapshot `name`, as its file is now."""
+        stat = self._path(name).stat()
+        self._tables.pop(name, None)
+        self._tables[name] = ((stat.st_mtime_ns, stat.st_size), tables)
+        while len(self._tables) > self.KEEP:
+            del self._tables[next(iter(self._tables))]
+
+    def remembered(self, name: str) -> Any:
+        """The tables kept for snapshot `name` if its file has not changed since, else None."""
+        kept = self._tables.get(name)
+        try:
+            stat = self._path(name).stat()
+        except OSError:
+            return None
+        if kept is None or kept[0] != (stat.st_mtime_ns, stat.st_size):
+            return None
+        return kept[1]
 
     def _path(self, name: str) -> Path:
         # The spec's pattern already refuses such names; this keeps a path out of any folder.
@@ -94,6 +121,7 @@ class Snapshots:
 
     def delete(self, name: str) -> None:
         path = self._path(name)
+        self._tables.pop(name, None)
         try:
             path.unlink()
         except FileNotFoundError:

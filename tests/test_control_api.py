@@ -483,3 +483,22 @@ def test_schemathesis_finds_nothing_wrong_with_the_control_api(
     )
     assert result.returncode == 0, result.stdout[-4000:]
     assert "12 selected / 13 total" in result.stdout
+
+
+def test_a_snapshot_edited_into_a_bad_fixture_is_422_and_changes_nothing(
+    mock: RunningMock, client: httpx.Client, control: httpx.Client
+) -> None:
+    assert control.put("/snapshots/edited").status_code == 201
+    assert client.delete("/v2/action-session/delete/sess-2").status_code == 204
+    path = mock.settings.db_path.with_name(mock.settings.db_path.name + ".snapshots")
+    document = json.loads((path / "edited.json").read_text(encoding="utf-8"))
+    document["action-session"][1]["action_id"] = "act-404"
+    (path / "edited.json").write_text(json.dumps(document), encoding="utf-8")
+
+    answer = control.post("/snapshots/edited/restore")
+
+    assert answer.status_code == 422
+    assert answer.json() == [
+        {"field": "action-session[1].action_id", "message": "action 'act-404' does not exist."}
+    ]
+    assert _view(client, "sess-2") == 404
