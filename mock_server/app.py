@@ -95,14 +95,17 @@ def create_app(settings: Settings | None = None) -> AsyncApp:
             listens_on_loopback=control.is_loopback(settings.host),
         ),
     )
-    app.add_middleware(NamespaceMiddleware, position=MiddlewarePosition.BEFORE_SWAGGER)
+    # After security, so that only authenticated requests make namespaces; before validation,
+    # which must not see `__namespace` and whose rule checks use the namespace's store.
+    app.add_middleware(NamespaceMiddleware, position=MiddlewarePosition.BEFORE_VALIDATION)
+    # Outermost (but inside ServerErrorMiddleware): they see every answer as the client gets it.
+    app.add_middleware(
+        JournalMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION, journal=journal
+    )
     app.add_middleware(
         AllowFromSpec,
         position=MiddlewarePosition.BEFORE_EXCEPTION,
         spec_paths=(SPEC_PATH, CONTROL_SPEC_PATH),
-    )
-    app.add_middleware(
-        JournalMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION, journal=journal
     )
     app.add_error_handler(NamespaceError, namespace_error)
     errors.register(app)

@@ -237,3 +237,12 @@ def test_an_empty_namespace_header_means_the_shared_state(client: httpx.Client) 
     answer = client.delete("/v2/action-session/delete/sess-2", headers={"X-Mock-Namespace": ""})
     assert answer.status_code == 204
     assert client.get("/v2/action-session/view/sess-2").status_code == 404
+
+
+def test_an_unauthenticated_request_makes_no_namespace(
+    mock: RunningMock, control: httpx.Client
+) -> None:
+    with httpx.Client(base_url=mock.base_url, timeout=30) as anonymous:
+        answer = anonymous.get("/v2/action-session/view/sess-1", headers=_ns("intruder"))
+    assert answer.status_code == 401
+    assert control.get("/namespaces").json() == []
