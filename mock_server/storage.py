@@ -310,7 +310,7 @@ class JournaledStorage(TinyStorage):
         with self.transaction():
             for name in names:
                 self._tables[name] = _TrackedTable(tables.get(name, {}))
-            self._indexes = self._indexes_of(tables)
+            self._indexes = self.indexes_for(tables)
             assert self._pending is not None
             self._pending.extend(changes)
 
@@ -339,7 +339,7 @@ class JournaledStorage(TinyStorage):
                     changes.append((name, doc_id, have))
         return changes
 
-    def _indexes_of(
+    def indexes_for(
         self, tables: Mapping[str, Mapping[str, Record]]
     ) -> dict[tuple[str, str], dict[Any, dict[str, None]]]:
         """A fresh copy of the indexes of `tables` (built once per tables object, then copied)."""
@@ -463,6 +463,7 @@ class Database:
         with self.lock:
             written = {(t, i) for t, i, _ in self._storage.differences(tables)}
             self._matched, self._written = tables, written
+            self._storage.indexes_for(tables)  # built now, at start, rather than in a reset
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
