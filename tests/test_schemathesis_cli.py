@@ -19,24 +19,9 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_schemathesis_cli_all_phases_and_checks_pass_against_the_mock(mock: RunningMock) -> None:
     st = shutil.which("st", path=str(Path(sys.executable).parent)) or "st"
     result = subprocess.run(
-        [
-            st,
-            "run",
-            "openapi/openapi.yaml",
-            "--url",
-            mock.base_url,
-            "-H",
-            "Authorization: Bearer dev",
-            "--seed",
-            "1",
-            "--max-examples",
-            "25",
-            "--no-color",
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=900,
+        [st, "run", "openapi/openapi.yaml", "--url", mock.base_url, "-H", "Authorization: Bearer dev",
+         "--seed", "1", "--max-examples", "25", "--no-color"],
+        cwd=ROOT, capture_output=True, text=True, timeout=900,
     )
     summary = result.stdout[-3000:]
     assert result.returncode == 0, summary
