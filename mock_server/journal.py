@@ -53,6 +53,16 @@ def _query(query_string: bytes) -> dict[str, list[str]]:
     return out
 
 
+def _has_body(scope: Scope) -> bool:
+    for key, value in scope.get("headers", []):
+        name = key.lower()
+        if name == b"content-length":
+            return value.strip() not in (b"", b"0")
+        if name == b"transfer-encoding":
+            return True
+    return False
+
+
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
@@ -162,14 +172,29 @@ class JournalMiddleware:
         body = bytearray()
         seen_body = False
 
-        async def receive_and_keep() -> Message:
+        def keep(message: Message) -> None:
             nonlocal seen_body
-            message = await receive()
             if message["type"] == "http.request":
                 chunk = message.get("body", b"")
                 seen_body = seen_body or bool(chunk)
                 if len(body) <= MAX_BODY:
                     body.extend(chunk[: MAX_BODY + 1 - len(body)])
+
+        # Read the body's start before the app does: a request refused before its body is read
+        # (401, 415) still shows what it sent. At most MAX_BODY is read ahead; the rest streams.
+        ahead: list[Message] = []
+        more = _has_body(scope)
+        while more and len(body) <= MAX_BODY:
+            message = await receive()
+            keep(message)
+            ahead.append(message)
+            more = message["type"] == "http.request" and message.get("more_body", False)
+
+        async def receive_and_keep() -> Message:
+            if ahead:
+                return ahead.pop(0)
+            message = await receive()
+            keep(message)
             return message
 
         async def send_and_note(message: Message) -> None:

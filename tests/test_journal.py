@@ -145,3 +145,19 @@ def test_a_large_body_is_kept_truncated(client: httpx.Client, control: httpx.Cli
     [entry] = _journal(control)
     assert entry["body_truncated"] is True
     assert len(entry["body"]) == 64 * 1024
+
+
+def test_a_request_refused_before_its_body_is_read_still_shows_the_body(
+    mock: RunningMock, control: httpx.Client
+) -> None:
+    with httpx.Client(base_url=mock.base_url, timeout=30) as anonymous:
+        answer = anonymous.post(
+            "/v2/action-session/create",
+            content=b'{"action_id": "act-1"}',
+            headers={"Content-Type": "application/json", "Authorization": "Bearer wrong"},
+        )
+    assert answer.status_code == 401
+    [entry] = _journal(control)
+    assert entry["status"] == 401
+    assert entry["body"] == '{"action_id": "act-1"}'
+    assert entry["headers"]["authorization"] == "Bearer ***"
