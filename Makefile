@@ -58,6 +58,9 @@ lint: $(STAMP) $(NODE_STAMP)
 	$(NODE_BIN)/spectral lint --ruleset .spectral.yaml --fail-severity=warn openapi/openapi.yaml
 	REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true \
 		$(NODE_BIN)/redocly lint --config redocly.yaml --extends=recommended-strict openapi/openapi.yaml
+	$(NODE_BIN)/spectral lint --ruleset .spectral.yaml --fail-severity=warn openapi/mock-control.yaml
+	REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true \
+		$(NODE_BIN)/redocly lint --config redocly.yaml --extends=recommended-strict openapi/mock-control.yaml
 
 # npm writes node_modules/.package-lock.json at every install, so it is older than the lock file
 # (or missing) exactly when node_modules is stale.

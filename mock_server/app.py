@@ -19,21 +19,24 @@ from connexion import AsyncApp
 from connexion.middleware import MiddlewarePosition
 from connexion.resolver import RelativeResolver
 
-from mock_server import errors
-from mock_server.banner import is_loopback
+from mock_server import control, errors
+from mock_server.allow import AllowFromSpec
 from mock_server.cors import CORSMiddleware
-from mock_server.default_data import default_data
-from mock_server.hosts import LOOPBACK_NAMES, AllowedHosts
+from mock_server.hosts import LOOPBACK_NAMES, AllowedHosts, is_loopback
+from mock_server.journal import JournalMiddleware, RequestJournal
 from mock_server.limits import BodySizeLimit
 from mock_server.media import NoSniff, RequestMediaType
-from mock_server.resources import ID_FIELDS, RESOURCES
+from mock_server.namespaces import NamespaceError, NamespaceMiddleware, namespace_error
+from mock_server.reload import FixtureWatcher
+from mock_server.resources import RESOURCES
 from mock_server.security import security_map
 from mock_server.settings import Settings
+from mock_server.state import MockState
 from mock_server.steering import PREFERENCE_APPLIED, AnswerSteering, NetworkSteering
 from mock_server.storage import Database
 from mock_server.store import Store
 from mock_server.validation import CollectingJSONBodyValidator
-from openapi import SPEC_PATH
+from openapi import CONTROL_SPEC_PATH, SPEC_PATH
 from openapi.model import Spec, read_spec
 
 EXPOSED_HEADERS = ("Allow", PREFERENCE_APPLIED)
@@ -47,25 +50,45 @@ def sort_aliases(spec: Spec) -> dict[str, dict[str, str]]:
     return {name: spec.sort_aliases(f"{name}.index") for name in RESOURCES}
 
 
+def open_state(
+    settings: Settings, journal: RequestJournal | None = None, spec: Spec | None = None
+) -> MockState:
+    """Open the database named by the settings, made from the base data (default or `--data`)."""
+    return MockState.open(
+        settings.db_path,
+        settings.data_paths,
+        journal=journal if journal is not None else RequestJournal(settings.journal_size),
+        max_namespaces=settings.max_namespaces,
+        namespace_ttl=settings.namespace_ttl,
+        sort_aliases=sort_aliases(spec or read_spec(SPEC_PATH)),
+    )
+
+
 def open_store(settings: Settings, spec: Spec | None = None) -> tuple[Database, Store]:
-    """Open (or create from the default data) the database named by the settings."""
-    db = Database(settings.db_path, ID_FIELDS, Store.indexes())
-    db.open(default_data)
-    return db, Store(db, sort_aliases=sort_aliases(spec or read_spec(SPEC_PATH)))
+    """Open (or create from the base data) the database named by the settings."""
+    state = open_state(settings, spec=spec)
+    return state.db, state.store
 
 
 def create_app(settings: Settings | None = None) -> AsyncApp:
     """A new mock app for `settings` (defaults: `Settings()`)."""
     settings = settings or Settings()
     spec = read_spec(SPEC_PATH)
+    journal = RequestJournal(settings.journal_size)
 
     @contextlib.asynccontextmanager
-    async def lifespan(_app: object) -> AsyncIterator[dict[str, Store]]:
-        db, store = open_store(settings, spec)
+    async def lifespan(_app: object) -> AsyncIterator[dict[str, object]]:
+        state = open_state(settings, journal, spec)
+        watcher = None
+        if settings.reload and settings.data_paths:
+            paths = settings.data_paths
+            watcher = FixtureWatcher(paths, lambda: state.rebase(paths)).start()
         try:
-            yield {"store": store}
+            yield {"store": state.store, "mock": state}
         finally:
-            db.close()
+            if watcher is not None:
+                watcher.stop()
+            state.close()
 
     app = AsyncApp(
         __name__,
@@ -96,6 +119,16 @@ def create_app(settings: Settings | None = None) -> AsyncApp:
             expose_headers=sorted(spec.response_headers()) + list(EXPOSED_HEADERS),
         )
     app.add_middleware(NoSniff, position=MiddlewarePosition.BEFORE_EXCEPTION)
+    # The journal sees every request that reached the mock, faults and delays included, and
+    # every answer as the client gets it but for the CORS headers.
+    app.add_middleware(
+        JournalMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION, journal=journal
+    )
+    app.add_middleware(
+        AllowFromSpec,
+        position=MiddlewarePosition.BEFORE_EXCEPTION,
+        spec_paths=(SPEC_PATH, CONTROL_SPEC_PATH),
+    )
     app.add_middleware(
         NetworkSteering,
         position=MiddlewarePosition.BEFORE_EXCEPTION,
@@ -107,6 +140,21 @@ def create_app(settings: Settings | None = None) -> AsyncApp:
         BodySizeLimit, position=MiddlewarePosition.BEFORE_SWAGGER, max_bytes=settings.max_body_bytes
     )
     app.add_middleware(RequestMediaType, position=MiddlewarePosition.BEFORE_SWAGGER)
+    # The control API (/__mock/), namespaces and the request journal (issue 8).
+    app.add_api(
+        CONTROL_SPEC_PATH,
+        resolver=RelativeResolver("mock_server.control"),
+        validate_responses=settings.validate_responses,
+        strict_validation=True,
+        pythonic_params=False,
+        security_map=control.security_map(
+            admin_token=settings.admin_token,
+            listens_on_loopback=is_loopback(settings.host),
+        ),
+    )
+    # After security, so that only authenticated requests make namespaces; before validation,
+    # which must not see `__namespace` and whose rule checks use the namespace's store.
+    app.add_middleware(NamespaceMiddleware, position=MiddlewarePosition.BEFORE_VALIDATION)
     app.add_middleware(
         AnswerSteering,
         position=MiddlewarePosition.BEFORE_VALIDATION,
@@ -115,5 +163,6 @@ def create_app(settings: Settings | None = None) -> AsyncApp:
         fail_status=settings.fail_status,
         seed=settings.seed,
     )
+    app.add_error_handler(NamespaceError, namespace_error)
     errors.register(app)
     return app

@@ -2,23 +2,13 @@
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from mock_server.hosts import is_loopback
 from mock_server.settings import Settings
 
 DEFAULT_TOKEN = "dev"
-
-
-def is_loopback(host: str) -> bool:
-    """Whether `host` names this machine only (127.0.0.0/8, ::1, localhost)."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def banner(settings: Settings, index_path: str, actions: Iterable[Mapping[str, Any]]) -> str:

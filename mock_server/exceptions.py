@@ -15,9 +15,11 @@ class DomainError(Exception):
 class RecordNotFound(DomainError):
     """No record of this resource has this id."""
 
-    def __init__(self, entity: str, record_id: str) -> None:
-        # Yii2's own wording for a model that findModel() cannot load.
-        super().__init__(f"Object not found: {record_id}")
+    def __init__(self, entity: str, record_id: str, *, api: bool = True) -> None:
+        # An API record: Yii2's own wording for a model that findModel() cannot load.
+        super().__init__(
+            f"Object not found: {record_id}" if api else f'{entity} "{record_id}" does not exist.'
+        )
 
 
 class IdTaken(DomainError):

@@ -9,6 +9,7 @@ reachable by anyone there anyway, and answers every name unless `--allowed-host`
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Iterable
 
 from starlette.datastructures import Headers
@@ -17,6 +18,16 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from mock_server.errors import send_error
 
 LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
+
+
+def is_loopback(host: str) -> bool:
+    """Whether `host` (an address or name the server listens on) is reachable only locally."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 def host_name(header: str) -> str:

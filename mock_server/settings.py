@@ -57,6 +57,17 @@ class Settings:
     max_body_bytes: int = 1 << 20
     log_level: str = "info"
     access_log: bool = True
+    # -- fixtures, namespaces, the request journal and the control API (issue 8) --
+    data_paths: tuple[Path, ...] = ()
+    """Fixture files merged in order into the base data (default: the built-in default data)."""
+    admin_token: str | None = None
+    """Needed by the control API (/__mock/) when set, and always when not listening on loopback."""
+    journal_size: int = 1000
+    max_namespaces: int = 100
+    namespace_ttl: float = 3600.0
+    """Seconds after its last use at which a namespace is forgotten."""
+    reload: bool = False
+    """Watch the `--data` files and apply an edit without losing the state."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -101,6 +112,8 @@ class Settings:
             values["validate_responses"] = _bool(prefix + "VALIDATE_RESPONSES", v)
         if (v := env.get(prefix + "LOG_LEVEL")) is not None:
             values["log_level"] = v.lower()
+        if (v := env.get(prefix + "ADMIN_TOKEN")) is not None:
+            values["admin_token"] = v or None
         return cls(**values)  # type: ignore[arg-type]
 
 

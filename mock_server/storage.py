@@ -53,10 +53,10 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from tinydb import TinyDB
 from tinydb.storages import Storage as TinyStorage
@@ -118,9 +118,10 @@ class _TrackedTable(dict[str, Record]):
         if self.touched is None:
             return dict.__getitem__(self, key)
         self._touch(key)
-        # Copy on write: TinyDB's update changes the dict it gets in place, and a reader's
-        # snapshot may hold the stored one.
-        doc: Record = dict(super().__getitem__(key))
+        # Copy on write: TinyDB's update changes the dict it gets in place, and both a reader's
+        # snapshot and the read-only base data a reset swaps in may hold the stored one.
+        stored: Record = dict.__getitem__(self, key)
+        doc = dict(stored)
         dict.__setitem__(self, key, doc)
         return doc
 
@@ -211,6 +212,10 @@ class JournaledStorage(TinyStorage):
         self._snapshot_sources: dict[Any, object] = {}  # the live objects it was copied from
         self._dirty: set[str] = set()
         self._fresh_buckets: set[int] = set()
+        # Indexes built once for the base data, reused by every reset to it (see `indexes_for`).
+        self._index_cache: (
+            tuple[object, dict[tuple[str, str], dict[Any, dict[str, None]]]] | None
+        ) = None
 
     # -- TinyDB's Storage interface -------------------------------------------------------
     def read(self) -> dict[str, Any]:
@@ -647,6 +652,78 @@ class JournaledStorage(TinyStorage):
     def size(self) -> int:
         return sum(len(docs) for docs in self._tables.values())
 
+    def replace_all(
+        self,
+        tables: Mapping[str, Mapping[str, Record]],
+        only: Iterable[tuple[str, str]] | None = None,
+    ) -> None:
+        """Make the tables hold exactly `tables` (records by id, in order), in one transaction.
+
+        Only the records that differ are journaled, so a reset after a few changes writes a few
+        records, not the whole database, and a crash leaves the old state or the new one like any
+        other transaction. `only` (table, id) pairs, when given, are the only records that can
+        differ (the caller knows what changed since the tables last matched): the others are not
+        even compared. In memory each table becomes a copy of its dict in `tables` (a C-level
+        copy, in its order: a reset answers like a fresh start, unsorted pages included); the
+        records themselves are shared, which is safe because a write copies a record before
+        changing it (`_TrackedTable.__getitem__`), and the caller never changes them either.
+        """
+        names = [*self._tables, *(t for t in tables if t not in self._tables)]
+        changes = self.differences(tables, only)
+        with self.transaction():
+            for name in names:
+                self._tables[name] = _TrackedTable(tables.get(name, {}))
+            self._indexes = self.indexes_for(tables)
+            # Readers' snapshots hold the old objects; the next snapshot copies the new ones.
+            self._snapshot = None
+            self._dirty.update(names)
+            self._fresh_buckets.clear()
+            assert self._pending is not None
+            self._pending.extend(changes)
+
+    def differences(
+        self,
+        tables: Mapping[str, Mapping[str, Record]],
+        only: Iterable[tuple[str, str]] | None = None,
+    ) -> list[tuple[str, str, Any]]:
+        """(table, id, current record or _MISSING) for each record that differs from `tables`."""
+        candidates: dict[str, list[str]] = {}
+        if only is None:
+            for name in [*self._tables, *(t for t in tables if t not in self._tables)]:
+                wanted = tables.get(name, {})
+                gone = [i for i in dict.keys(self.table_dict(name)) if i not in wanted]
+                candidates[name] = [*gone, *wanted]
+        else:
+            for name, doc_id in only:
+                candidates.setdefault(name, []).append(doc_id)
+        changes: list[tuple[str, str, Any]] = []
+        for name, doc_ids in candidates.items():
+            current = self.table_dict(name)
+            wanted = tables.get(name, {})
+            for doc_id in dict.fromkeys(doc_ids):
+                have = dict.get(current, doc_id, _MISSING)
+                if have != wanted.get(doc_id, _MISSING):
+                    changes.append((name, doc_id, have))
+        return changes
+
+    def indexes_for(
+        self, tables: Mapping[str, Mapping[str, Record]]
+    ) -> dict[tuple[str, str], dict[Any, dict[str, None]]]:
+        """A fresh copy of the indexes of `tables` (built once per tables object, then copied)."""
+        if self._index_cache is None or self._index_cache[0] is not tables:
+            built: dict[tuple[str, str], dict[Any, dict[str, None]]] = {}
+            for table, fields in self._index_fields.items():
+                for field in fields:
+                    index: dict[Any, dict[str, None]] = {}
+                    for doc_id, doc in tables.get(table, {}).items():
+                        index.setdefault(_hashable(doc.get(field)), {})[doc_id] = None
+                    built[(table, field)] = index
+            self._index_cache = (tables, built)
+        return {
+            key: {value: bucket.copy() for value, bucket in index.items()}
+            for key, index in self._index_cache[1].items()
+        }
+
     # -- secondary indexes --------------------------------------------------------------------
     def _rebuild_indexes(self) -> None:
         self._snapshot = None
@@ -789,6 +866,20 @@ def _fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
+class Records(Protocol):
+    """What the domain layer needs of a record container: `Database`, or a namespace's overlay."""
+
+    def transaction(self) -> AbstractContextManager[None]: ...
+    def reading(self) -> AbstractContextManager[None]: ...
+    def get(self, table: str, doc_id: str) -> Record | None: ...
+    def contains(self, table: str, doc_id: str) -> bool: ...
+    def iter_raw(self, table: str) -> Iterable[Record]: ...
+    def find(self, table: str, field: str, value: Any) -> list[Record]: ...
+    def insert(self, table: str, record: Record) -> None: ...
+    def update(self, table: str, doc_id: str, fields: Mapping[str, Any]) -> None: ...
+    def remove(self, table: str, doc_ids: Iterable[str]) -> None: ...
+
+
 class _ReadState:
     """One thread's `Database.reading` block: whether it holds the lock or reads a snapshot."""
 
@@ -823,6 +914,9 @@ class Database:
         self._storage: JournaledStorage = storage
         self._tinytables = {name: self._db.table(name, cache_size=0) for name in self.id_fields}
         self._local = threading.local()
+        # The tables object the state last matched (replace_all), and the records written since.
+        self._matched: object = None
+        self._written: set[tuple[str, str]] | None = None
 
     def open(self, initial: Callable[[], Mapping[str, Iterable[Record]]]) -> None:
         with self.lock:
@@ -831,6 +925,26 @@ class Database:
     def close(self) -> None:
         with self.lock:
             self._db.close()
+
+    def replace_all(self, tables: Mapping[str, Mapping[str, Record]]) -> None:
+        """Replace every table at once (reset, import): readers see the old state or the new one.
+
+        Replacing with the same `tables` object again (a reset to the base data) compares only
+        the records written since: a reset costs what the tests changed, not the data's size.
+        """
+        with self.transaction():
+            same = tables is self._matched and self._written is not None
+            self._storage.replace_all(tables, self._written if same else None)
+            # Inside the lock: a write that lands right after must be noted in the new set.
+            self._matched, self._written = tables, set()
+
+    def compare_with(self, tables: Mapping[str, Mapping[str, Record]]) -> None:
+        """Learn which records differ from `tables` (a reopened database and its base data), so
+        that the first reset to them is as quick as the next ones."""
+        with self.lock:
+            written = {(t, i) for t, i, _ in self._storage.differences(tables)}
+            self._matched, self._written = tables, written
+            self._storage.indexes_for(tables)  # built now, at start, rather than in a reset
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
@@ -903,10 +1017,19 @@ class Database:
 
     def insert(self, table: str, record: Record) -> None:
         doc_id = record[self.id_fields[table]]
+        self._note_written(table, [doc_id])
         self._tinytables[table].insert(Document(record, doc_id=doc_id))
 
     def update(self, table: str, doc_id: str, fields: Mapping[str, Any]) -> None:
+        self._note_written(table, [doc_id])
         self._tinytables[table].update(dict(fields), doc_ids=[doc_id])  # type: ignore[list-item]
 
     def remove(self, table: str, doc_ids: Iterable[str]) -> None:
-        self._tinytables[table].remove(doc_ids=list(doc_ids))  # type: ignore[arg-type]
+        ids = list(doc_ids)
+        self._note_written(table, ids)
+        self._tinytables[table].remove(doc_ids=ids)  # type: ignore[arg-type]
+
+    def _note_written(self, table: str, doc_ids: Iterable[str]) -> None:
+        # Noted before the write: a write that fails and is undone is merely compared for nothing.
+        if self._written is not None:
+            self._written.update((table, doc_id) for doc_id in doc_ids)

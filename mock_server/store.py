@@ -2,8 +2,9 @@
 
 It owns the rules the spec cannot express (references, id uniqueness, date order, computed
 fields, delete with force and cascade) and computes derived fields in one place (`_answer`).
-It reaches the records only through `mock_server.storage.Database`, and every write goes through
-one transaction so that a change is applied whole or not at all.
+It reaches the records only through `mock_server.storage.Records` (the database, or a namespace's
+overlay), and every write goes through one transaction so that a change is applied whole or
+not at all.
 """
 
 from __future__ import annotations
@@ -33,14 +34,14 @@ from mock_server.resources import (
     RESOURCES,
     Resource,
 )
-from mock_server.storage import Database, Record
+from mock_server.storage import Record, Records
 
 
 class Store:
     """The mock's state and rules. Plain dicts in and out; thread-safe through the database lock."""
 
     def __init__(
-        self, db: Database, *, sort_aliases: Mapping[str, Mapping[str, str]] | None = None
+        self, db: Records, *, sort_aliases: Mapping[str, Mapping[str, str]] | None = None
     ) -> None:
         self._db = db
         self._sort_aliases = {name: dict(a) for name, a in (sort_aliases or {}).items()}
@@ -148,6 +149,11 @@ class Store:
                 return []  # the update will answer 404
             record = {**current, **_writable(resource, body, include_id=record_id is None)}
             return self._problems(resource, record)
+
+    def record_problems(self, name: str, record: Mapping[str, Any]) -> list[Problem]:
+        """The rules a complete stored record breaks (fixture loading: many records, no writes
+        under way, so without taking the lock for each)."""
+        return self._problems(RESOURCES[name], record)
 
     def _check(self, resource: Resource, record: Mapping[str, Any]) -> None:
         problems = self._problems(resource, record)

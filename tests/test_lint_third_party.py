@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from openapi import SPEC_PATH
+from openapi import CONTROL_SPEC_PATH, SPEC_PATH
 
 ROOT = Path(__file__).resolve().parent.parent
 NODE_MODULES = ROOT / "node_modules"
@@ -143,3 +143,15 @@ def test_redocly_reports_an_unused_component(node_bin: Path, spec_with_unused_sc
     assert ("no-unused-components", "#/components/schemas/NeverUsed") in [
         (p["ruleId"], p["location"][0]["pointer"]) for p in report["problems"]
     ]
+
+
+def test_spectral_finds_nothing_in_the_control_spec(node_bin: Path, tmp_path: Path) -> None:
+    results = spectral(node_bin, CONTROL_SPEC_PATH, tmp_path / "spectral.json")
+    assert [(r["code"], r["range"]["start"]["line"] + 1, r["message"]) for r in results] == []
+
+
+def test_redocly_finds_nothing_in_the_control_spec(node_bin: Path) -> None:
+    report = redocly(node_bin, CONTROL_SPEC_PATH)
+    problems = [(p["ruleId"], p["severity"], p["message"]) for p in report["problems"]]
+    assert problems == []
+    assert report["totals"]["errors"] == report["totals"]["warnings"] == 0

@@ -1,0 +1,273 @@
+"""The mock's states and what the control API does to them: reset, export, import, snapshots, counts.
+
+`MockState` owns the shared state (the database and its store), the base data (the default data
+or the `--data` fixtures, read-only), the namespaces made from it, the snapshots and the request
+journal. Each operation works on the state a request addresses: the shared one (namespace None)
+or a namespace. Every replacement is one step: a request in flight sees the old state or the new.
+"""
+
+from __future__ import annotations
+
+import gc
+import hashlib
+import json
+import logging
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+from mock_server import fixtures
+from mock_server.default_data import default_data
+from mock_server.journal import RequestJournal
+from mock_server.namespaces import Namespaces
+from mock_server.overlay import BaseData, Overlay
+from mock_server.resources import ID_FIELDS
+from mock_server.snapshots import SnapshotInfo, Snapshots, folder_for
+from mock_server.storage import Database, Record
+from mock_server.store import Store
+
+logger = logging.getLogger(__name__)
+
+ImportMode = Literal["replace", "merge"]
+
+
+_last_read: tuple[object, tuple[fixtures.Tables, str]] | None = None
+
+
+def read_base(data_paths: tuple[Path, ...]) -> tuple[fixtures.Tables, str]:
+    """The base data (the `--data` files merged in order, else the default data) and its fingerprint.
+
+    Raises `fixtures.FixtureInvalid` listing every problem of every file. The last result is
+    kept while the files are unchanged: the server opens its state twice at start (once to
+    report a bad database or fixture in one line), and a large fixture takes seconds to check.
+    """
+    global _last_read
+    try:
+        key: object = tuple(
+            (str(p.resolve()), p.stat().st_mtime_ns, p.stat().st_size) for p in data_paths
+        )
+    except OSError:
+        key = None  # a missing file: read_file reports it
+    if key is not None and _last_read is not None and _last_read[0] == key:
+        return _last_read[1]
+    result = _read_base(data_paths)
+    if key is not None:
+        _last_read = (key, result)
+    return result
+
+
+def _read_base(data_paths: tuple[Path, ...]) -> tuple[fixtures.Tables, str]:
+    if not data_paths:
+        tables = fixtures.tables_of(default_data())
+        fingerprint = "default:" + _digest(json.dumps(tables, sort_keys=True).encode())
+        return tables, fingerprint
+    tables = fixtures.load_files(data_paths)
+    digest = hashlib.sha256()
+    for path in data_paths:
+        digest.update(str(path.resolve()).encode() + b"\0" + path.read_bytes() + b"\0")
+    return tables, "data:" + digest.hexdigest()
+
+
+def _digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+class MockState:
+    """Everything the control API manages, for one running mock."""
+
+    def __init__(
+        self,
+        db: Database,
+        db_path: Path,
+        base: BaseData,
+        *,
+        journal: RequestJournal,
+        max_namespaces: int,
+        namespace_ttl: float,
+        sort_aliases: Mapping[str, Mapping[str, str]] | None = None,
+    ) -> None:
+        self.db = db
+        self.store = Store(db, sort_aliases=sort_aliases)
+        self.base = base
+        self.journal = journal
+        self.namespaces = Namespaces(
+            base, max_namespaces=max_namespaces, ttl=namespace_ttl, sort_aliases=sort_aliases
+        )
+        self.snapshots = Snapshots(folder_for(db_path))
+        self._stamp = db_path.with_name(db_path.name + ".base")
+
+    @staticmethod
+    def open(
+        db_path: Path,
+        data_paths: tuple[Path, ...],
+        *,
+        journal: RequestJournal,
+        max_namespaces: int,
+        namespace_ttl: float,
+        sort_aliases: Mapping[str, Mapping[str, str]] | None = None,
+    ) -> MockState:
+        """Open the database, made from the base data when missing or made from other base data.
+
+        A database made from the same base data keeps its state across restarts; one made from
+        other data (a fixture file changed, `--data` added or dropped) starts again from the new
+        base, as a team editing its fixture expects.
+        """
+        tables, fingerprint = read_base(data_paths)
+        base = fixtures.base_data(tables)
+        db = Database(db_path, ID_FIELDS, Store.indexes())
+        made = not db_path.exists()
+        db.open(lambda: {name: list(docs.values()) for name, docs in tables.items()})
+        stamp = db_path.with_name(db_path.name + ".base")
+        try:
+            previous = stamp.read_text(encoding="utf-8").strip()
+        except OSError:
+            previous = None
+        # A database older than the stamp was made from the default data.
+        if previous != fingerprint and not (
+            previous is None and fingerprint.startswith("default:")
+        ):
+            logger.warning("the base data changed since %s was made: starting from it", db_path)
+            made = True
+        # Either way the database learns how it differs from the base's own tables, so that a
+        # reset compares only the records written since.
+        if made:
+            db.replace_all(base.tables)
+        else:
+            db.compare_with(base.tables)
+        if previous != fingerprint:
+            stamp.write_text(fingerprint + "\n", encoding="utf-8")
+        # Millions of long-lived records would make each full garbage collection a pause of a
+        # second on a large data set (inside a reset, say): move them out of the collector's way.
+        gc.collect()
+        gc.freeze()
+        return MockState(
+            db,
+            db_path,
+            base,
+            journal=journal,
+            max_namespaces=max_namespaces,
+            namespace_ttl=namespace_ttl,
+            sort_aliases=sort_aliases,
+        )
+
+    def close(self) -> None:
+        self.db.close()
+
+    # -- reading -------------------------------------------------------------------------------
+    def _records(self, namespace: str | None) -> Database | Overlay:
+        return self.db if namespace is None else self.namespaces.get(namespace).overlay
+
+    def _tables(self, records: Database | Overlay) -> dict[str, list[Record]]:
+        with records.reading():
+            return {table: list(records.iter_raw(table)) for table in ID_FIELDS}
+
+    def counts(self, namespace: str | None) -> dict[str, int]:
+        """The number of records of each kind, by the fixture's names."""
+        tables = self._tables(self._records(namespace))
+        return {key: len(tables[table]) for key, table in fixtures.KEYS.items()}
+
+    def summary(self, namespace: str | None) -> dict[str, Any]:
+        return {"namespace": namespace, "counts": self.counts(namespace)}
+
+    def export(self, namespace: str | None) -> dict[str, Any]:
+        """The addressed state as a fixture document."""
+        return fixtures.document(self._tables(self._records(namespace)))
+
+    # -- replacing -----------------------------------------------------------------------------
+    def _replace(self, namespace: str | None, tables: Mapping[str, Mapping[str, Record]]) -> None:
+        if namespace is None:
+            self.db.replace_all(tables)
+        else:
+            self.namespaces.replace(namespace, fixtures.base_data(tables))
+
+    def reset(self, namespace: str | None, snapshot: str | None = None) -> dict[str, Any]:
+        """Back to the base data, or to snapshot `snapshot`."""
+        if snapshot is not None:
+            tables = self.snapshots.remembered(snapshot)
+            if tables is None:
+                document = self.snapshots.read(snapshot)
+                tables = fixtures.load([(f"snapshot {snapshot}", document)])
+                self.snapshots.remember(snapshot, tables)
+            self._replace(namespace, tables)
+        elif namespace is None:
+            self.db.replace_all(self.base.tables)
+        else:
+            self.namespaces.replace(namespace)
+        return self.summary(namespace)
+
+    def import_(self, namespace: str | None, document: Any, mode: ImportMode) -> dict[str, Any]:
+        """Replace the addressed state with `document`, or merge it in; all or nothing."""
+        if mode == "replace":
+            self._replace(namespace, fixtures.load([("request body", document)]))
+            return self.summary(namespace)
+        records = self._records(namespace)
+        # Read, check and write under one transaction: no write can slip in between.
+        with records.transaction():
+            existing = {table: list(records.iter_raw(table)) for table in ID_FIELDS}
+            merged = fixtures.load([("request body", document)], existing)
+            records.replace_all(merged)
+        return self.summary(namespace)
+
+    def rebase(self, data_paths: tuple[Path, ...]) -> bool:
+        """Take edited fixture files as the new base data, keeping the shared state's own changes.
+
+        The records the edit changed, added or removed are applied to the shared state in one
+        transaction; anything else in it stays. A bad edit, or one the shared state's own records
+        would break (a client's session naming an action the edit removed), is logged with every
+        problem and not applied. Namespaces in use keep their base; new ones and resets take the
+        new one. True when applied.
+        """
+        try:
+            tables, fingerprint = read_base(data_paths)
+            with self.db.transaction():
+                state = {
+                    table: {r[ID_FIELDS[table]]: r for r in self.db.iter_raw(table)}
+                    for table in ID_FIELDS
+                }
+                for table, new in tables.items():
+                    old = self.base.tables.get(table, {})
+                    for doc_id in [*old, *(i for i in new if i not in old)]:
+                        if old.get(doc_id) != new.get(doc_id):
+                            if doc_id in new:
+                                state[table][doc_id] = new[doc_id]
+                            else:
+                                state[table].pop(doc_id, None)
+                document = fixtures.document({t: docs.values() for t, docs in state.items()})
+                documents = [("shared state", document)]
+                merged = fixtures.load(documents)
+                self.db.replace_all(merged)
+        except fixtures.FixtureInvalid as exc:
+            logger.error(
+                "the edited fixture files were not applied (%d problems):\n  %s",
+                len(exc.fixture_problems),
+                "\n  ".join(str(p) for p in exc.fixture_problems),
+            )
+            return False
+        self.base = fixtures.base_data(tables)
+        self.namespaces.base = self.base
+        self._stamp.write_text(fingerprint + "\n", encoding="utf-8")
+        logger.info("applied the edited fixture files")
+        return True
+
+    def save_snapshot(self, namespace: str | None, name: str) -> tuple[SnapshotInfo, bool]:
+        records = self._records(namespace)
+        with records.reading():
+            tables = {
+                table: {r[ID_FIELDS[table]]: r for r in records.iter_raw(table)}
+                for table in ID_FIELDS
+            }
+        saved = self.snapshots.save(
+            name, fixtures.document({t: d.values() for t, d in tables.items()})
+        )
+        self.snapshots.remember(name, tables)
+        return saved
+
+    def health(self, namespace: str | None) -> dict[str, Any]:
+        return {
+            "status": "ready",
+            "namespace": namespace,
+            "counts": self.counts(namespace),
+            "namespaces": len(self.namespaces),
+            "snapshots": len(self.snapshots.list()),
+            "journal": {"size": len(self.journal), "capacity": self.journal.capacity},
+        }
