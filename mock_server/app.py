@@ -32,7 +32,12 @@ from mock_server.resources import RESOURCES
 from mock_server.security import security_map
 from mock_server.settings import Settings
 from mock_server.state import MockState
-from mock_server.steering import PREFERENCE_APPLIED, AnswerSteering, NetworkSteering
+from mock_server.steering import (
+    PREFERENCE_APPLIED,
+    AnswerSteering,
+    ConnectionHandle,
+    NetworkSteering,
+)
 from mock_server.storage import Database
 from mock_server.store import Store
 from mock_server.validation import CollectingJSONBodyValidator
@@ -104,6 +109,7 @@ def create_app(settings: Settings | None = None) -> AsyncApp:
         pythonic_params=False,
     )
     # Middlewares added at one position run in the order added, the first outermost.
+    app.add_middleware(ConnectionHandle, position=MiddlewarePosition.BEFORE_EXCEPTION)
     if is_loopback(settings.host) or settings.allowed_hosts:
         app.add_middleware(
             AllowedHosts,

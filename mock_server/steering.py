@@ -130,7 +130,7 @@ class NetworkSteering:
         delay = self._delay(preferences)
         if preferences.fault in ("reset", "empty"):
             await asyncio.sleep(delay)
-            await _close(receive, reset=preferences.fault == "reset")
+            await _close(scope, reset=preferences.fault == "reset")
             return
         if preferences.fault == "truncate":
             await self._truncated(scope, receive, send, delay)
@@ -167,14 +167,35 @@ class NetworkSteering:
         await send(
             {"type": "http.response.body", "body": bytes(body[: len(body) // 2]), "more_body": True}
         )
-        await _close(receive, reset=False)
+        await _close(scope, reset=False)
 
 
-async def _close(receive: Receive, *, reset: bool) -> None:
+CONNECTION = "mock.connection"
+"""The scope's `extensions` key under which `ConnectionHandle` leaves the client's transport."""
+
+
+class ConnectionHandle:
+    """ASGI middleware, outermost: keeps the connection's transport where a fault can reach it.
+
+    ASGI has no message to drop a connection. uvicorn's `receive` is a method of its request
+    cycle, which holds the transport; layers that read the body (the request journal) wrap
+    `receive`, so the transport is noted here, before anything wraps it. Another server gets
+    its own "no answer" handling.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            transport = getattr(getattr(receive, "__self__", None), "transport", None)
+            scope.setdefault("extensions", {})[CONNECTION] = transport
+        await self.app(scope, receive, send)
+
+
+async def _close(scope: Scope, *, reset: bool) -> None:
     """Close the client's connection without (the rest of) an answer; RST when `reset`."""
-    # ASGI has no message for this. uvicorn's receive is a method of the request cycle, which
-    # holds the connection's transport; another server gets its own "no answer" handling.
-    transport: Any = getattr(getattr(receive, "__self__", None), "transport", None)
+    transport: Any = scope.get("extensions", {}).get(CONNECTION)
     # Duck-typed: uvloop's transports are not asyncio.Transport subclasses.
     if not all(hasattr(transport, m) for m in ("abort", "close", "get_extra_info")):
         logger.warning("cannot reach the connection to close it; the server answers instead")

@@ -233,6 +233,11 @@ def test_fault_reset_resets_the_connection_without_an_answer_or_a_change(
     )
     assert (received, ending) == (b"", "reset")
     assert _total(client) == before
+    # The request reached the mock: the journal shows it, answered with nothing (status 0).
+    journal = client.get("/__mock/requests", params={"path": CREATE}).json()
+    assert [(r["path"], r["status"], r["headers"]["prefer"]) for r in journal] == [
+        (CREATE, 0, "fault=reset")
+    ]
     with pytest.raises(httpx.RemoteProtocolError):
         client.get(VIEW, headers={"Prefer": "fault=empty"})
     assert client.get(VIEW).status_code == 200
