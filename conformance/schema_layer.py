@@ -8,6 +8,11 @@ every generated request passes through (ids it did not create become ghost ids, 
 marked and tracked, children attach to the run's own session), two suite checks applied to every
 generated response (pagination headers, error shape), and turning Schemathesis failures into
 `Finding`s.
+
+On a real network every generated request goes through the run's `Network`: it waits for the
+rate, a 429 or 503 is waited out and sent again before Schemathesis sees it (a gateway's answer is
+not the server's), reads that got no answer are retried, and a request that still got none is a
+finding of the layer. Retries running out stop the layer; the runner ends the run (exit 2).
 """
 
 from __future__ import annotations
@@ -16,8 +21,10 @@ import logging
 import math
 import threading
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
+import requests
 import schemathesis
 from schemathesis.config import SchemathesisConfig
 from schemathesis.core.failures import Failure
@@ -27,7 +34,14 @@ from conformance import world as world_module
 from conformance.checks.errors import SHAPE_TITLE, shape_problem
 from conformance.checks.pagination import HEADERS_TITLE
 from conformance.cleanup import Tracker
-from conformance.client import ApiClient
+from conformance.client import (
+    NO_ANSWER_TITLE,
+    RETRY_STATUSES,
+    ApiClient,
+    GaveUp,
+    Network,
+    redact,
+)
 from conformance.config import DEFAULT_PHASES, Profile, Settings
 from conformance.contract import Contract, Resource
 from conformance.failures import ConformanceError, Finding
@@ -42,12 +56,18 @@ class Guard:
     """Rewrites every generated request so it only touches the run's own records."""
 
     def __init__(
-        self, settings: Settings, contract: Contract, tracker: Tracker, anchor: str | None
+        self,
+        settings: Settings,
+        contract: Contract,
+        tracker: Tracker,
+        anchor: str | None,
+        client: ApiClient | None = None,
     ) -> None:
         self.settings = settings
         self.contract = contract
         self.tracker = tracker
         self.anchor = anchor
+        self.client = client
         self._by_template: dict[str, tuple[Resource, str]] = {
             template: (res, op)
             for res in contract.resources.values()
@@ -140,10 +160,46 @@ _ACTIVE_LOCK = threading.Lock()
 
 @schemathesis.hook
 def before_call(context: Any, case: Any, kwargs: dict[str, Any]) -> None:
-    """Route every generated request through the active run's guard (inert outside a run)."""
+    """Route every generated request through the active run's guard and network (inert outside
+    a run)."""
     guard = _ACTIVE
     if guard is not None:
         guard.prepare(case)
+        if guard.client is not None:
+            network = guard.client.network
+            network.check()
+            network.acquire()
+            # requests runs response hooks before Schemathesis sees the answer: a 429 or 503
+            # is waited out there and the same prepared request sent again.
+            kwargs["hooks"] = {"response": [partial(_wait_out_throttling, guard.client)]}
+
+
+def _wait_out_throttling(client: ApiClient, response: Any, *args: Any, **kwargs: Any) -> Any:
+    """A requests response hook: send the request again while the answer is 429 or 503."""
+    network: Network = client.network
+    attempt, waited = 0, 0.0
+    while response.status_code in RETRY_STATUSES:
+        delay = network.throttle_delay(
+            response.status_code, response.headers.get("Retry-After"), attempt
+        )
+        if not network.may_retry(attempt, waited, delay):
+            raise network.give_up(
+                network.exhausted(response.status_code, attempt + 1, waited, delay)
+            )
+        network.throttled(response.status_code, delay)
+        network.pause(delay)
+        network.check()
+        network.acquire()
+        _ = response.content  # read the answer so its connection can be reused
+        response.close()
+        request = response.request.copy()
+        again = response.connection.send(request, **kwargs)
+        client.count()
+        again.history.append(response)
+        again.request = request
+        response = again
+        attempt, waited = attempt + 1, waited + delay
+    return response
 
 
 @schemathesis.check
@@ -209,14 +265,21 @@ def conformance_error_shape(ctx: Any, response: Any, case: Any) -> bool | None:
     return None
 
 
+def _rate(rate: float) -> str:
+    """`rate` requests per second as Schemathesis writes a rate limit (whole requests per unit)."""
+    return f"{int(rate)}/s" if rate >= 1 else f"{max(1, int(rate * 60))}/m"
+
+
 def _config(settings: Settings, contract: Contract) -> dict[str, Any]:
     budget = settings.budget
     no_reuse = {"extra-data-sources": {"responses": False}}
     config: dict[str, Any] = {
         "base-url": settings.base_url,
         "seed": settings.seed,
-        "workers": settings.workers,
-        "request-timeout": budget.request_timeout,
+        "workers": settings.schema_workers,
+        # Schemathesis' own limiter also paces the probes its checks send outside `before_call`.
+        **({"rate-limit": _rate(settings.network.rate)} if settings.network.rate else {}),
+        "request-timeout": settings.network.timeout,
         "generation": {"max-examples": budget.max_examples, "database": "none"},
         "checks": {
             # A schema-valid request may name a record that does not exist (404, 422) or an id
@@ -246,6 +309,12 @@ def _config(settings: Settings, contract: Contract) -> dict[str, Any]:
                 (n for n, s in schemes.items() if s.get("scheme") == "bearer"), "bearerAuth"
             )
             config["auth"] = {"openapi": {name: {"bearer": settings.token}}}
+    reads = [r.paths[op] for r in contract.resources.values() for op in ("index", "view")]
+    if settings.network.max_retries > 0:
+        # Reads that got no answer are sent again (Schemathesis' own retries, with its backoff);
+        # writes never are: one that got no answer may have landed.
+        retries = min(settings.network.max_retries, 2)
+        config["operations"].append({"include-path": reads, "request-retries": retries})
     deletes = [r.paths["delete"] for r in contract.resources.values()]
     config["operations"].append(
         {
@@ -284,7 +353,7 @@ def run_schema_layer(
             seq=90,
         )
         anchor = session[contract.root.id_field]
-    guard = Guard(settings, contract, tracker, anchor)
+    guard = Guard(settings, contract, tracker, anchor, client)
     try:
         schema = schemathesis.openapi.from_path(
             str(settings.spec_path),
@@ -315,10 +384,7 @@ def run_schema_layer(
                 elif isinstance(event, events.Interrupted):
                     raise KeyboardInterrupt
                 elif isinstance(event, events.NonFatalError):
-                    logger.warning(
-                        "schema layer error: %s",
-                        event.info.title if hasattr(event, "info") else event,
-                    )
+                    _non_fatal(event, client, findings)
         finally:
             _ACTIVE = None
     return list(findings.values())
@@ -333,7 +399,7 @@ def _collect(event: events.ScenarioFinished, findings: dict[tuple[str, str, str]
                 continue
             failure = info.failure
             key = (failure.title, failure.operation or recorder.label, node.name)
-            if key in findings:
+            if key in findings or _throttled(recorder, case_id):
                 continue
             interaction = recorder.interactions.get(case_id)
             request_text = response_text = ""
@@ -361,3 +427,54 @@ def _collect(event: events.ScenarioFinished, findings: dict[tuple[str, str, str]
                 response=response_text,
                 curl=info.code_sample,
             )
+
+
+def _throttled(recorder: Any, case_id: str) -> bool:
+    """Whether the case, or a probe a check sent on its behalf, was answered 429 or 503: that is
+    the gateway's answer, not the server's, and proves nothing about the contract. (The requests
+    Schemathesis sends itself, outside `before_call`, are not waited out.)"""
+    related = {case_id} | {
+        cid for cid, node in recorder.cases.items() if getattr(node, "parent_id", None) == case_id
+    }
+    for cid in related:
+        interaction = recorder.interactions.get(cid)
+        response = getattr(interaction, "response", None)
+        if response is not None and response.status_code in RETRY_STATUSES:
+            return True
+    return False
+
+
+def _non_fatal(
+    event: events.NonFatalError, client: ApiClient, findings: dict[tuple[str, str, str], Finding]
+) -> None:
+    """A generated request that got no answer is a finding; giving up is the runner's business."""
+    error = event.value
+    if isinstance(error, GaveUp) or client.network.gave_up is not None:
+        return
+    if isinstance(error, requests.Timeout | requests.ConnectionError) and not isinstance(
+        error, requests.ConnectTimeout
+    ):
+        key = (NO_ANSWER_TITLE, event.label, "no_answer")
+        if key in findings:
+            return
+        request = getattr(error, "request", None)
+        sent = (
+            f"{request.method} {_redact(client, str(request.url))}"
+            if request is not None
+            else event.label
+        )
+        findings[key] = Finding(
+            check=NAME,
+            title=NO_ANSWER_TITLE,
+            clause=f"every request is answered [Schemathesis on {event.label}]",
+            detail=f"{sent}: {str(error).splitlines()[0] if str(error) else type(error).__name__}",
+            request=sent,
+            response="no answer",
+            curl=_redact(client, event.info.code_sample or ""),
+        )
+        return
+    logger.warning("schema layer error: %s", event.info.title)
+
+
+def _redact(client: ApiClient, text: str) -> str:
+    return redact(text, client.token)
