@@ -17,9 +17,11 @@ import json
 import logging
 import os
 import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 
@@ -31,6 +33,9 @@ from conformance.failures import CheckFailure, ConformanceError
 logger = logging.getLogger(__name__)
 
 LEAK_TITLE = "Records created by the run were left behind"
+
+_T = TypeVar("_T")
+_R = TypeVar("_R")
 
 
 class Tracker:
@@ -139,10 +144,18 @@ def delete_everything(
     out (`GaveUp`) propagate: the caller writes what is left to the leftovers file.
     """
     problems: list[str] = []
-    for resource in _deletion_order(contract):
-        for record_id in reversed(tracker.ids(resource)):
-            if gone is not None and (resource.name, record_id) in gone:
-                continue
+    children = [r for r in _deletion_order(contract) if r.parent is not None]
+    # Children of every kind first, then the sessions: each group in parallel.
+    for group in (children, [contract.root]):
+        targets = [
+            (resource, record_id)
+            for resource in group
+            for record_id in reversed(tracker.ids(resource))
+            if gone is None or (resource.name, record_id) not in gone
+        ]
+
+        def delete(target: tuple[Resource, str]) -> str | None:
+            resource, record_id = target
             try:
                 exchange = client.send(
                     "DELETE", resource.path("delete", record_id), params={"force": "true"}
@@ -150,14 +163,29 @@ def delete_everything(
             except GaveUp:
                 raise
             except (ConformanceError, CheckFailure) as exc:
-                problems.append(f"{resource.entity} {record_id}: {str(exc).splitlines()[0]}")
-                continue
+                return f"{resource.entity} {record_id}: {str(exc).splitlines()[0]}"
             if exchange.status in (204, 404):
+                return None
+            return f"{resource.entity} {record_id}: delete answered {exchange.status}"
+
+        for (resource, record_id), problem in zip(
+            targets, _each(client, delete, targets), strict=True
+        ):
+            if problem is None:
                 if gone is not None:
                     gone.add((resource.name, record_id))
             else:
-                problems.append(f"{resource.entity} {record_id}: delete answered {exchange.status}")
+                problems.append(problem)
     return problems
+
+
+def _each(client: ApiClient, func: Callable[[_T], _R], items: list[_T]) -> list[_R]:
+    """`func` over `items`, as many at once as the run's concurrency; results in order."""
+    workers = min(client.network.settings.concurrency, len(items))
+    if workers <= 1:
+        return [func(item) for item in items]
+    with ThreadPoolExecutor(workers, thread_name_prefix="conformance-cleanup") as pool:
+        return list(pool.map(func, items))
 
 
 def _deletion_order(contract: Contract) -> list[Resource]:
@@ -226,16 +254,16 @@ def find_leaks(
     """
     leaks: list[str] = []
     evidence = None
-    for resource in contract.resources.values():
-        for record_id in tracker.ids(resource):
-            exchange = client.send("GET", resource.path("view", record_id))
-            if exchange.status != 404:
-                leaks.append(f"{resource.entity} {record_id} (view answered {exchange.status})")
-                evidence = evidence or exchange
-                if gone is not None:
-                    gone.discard((resource.name, record_id))
-            elif gone is not None:
-                gone.add((resource.name, record_id))
+    tracked = [(r, record_id) for r in contract.resources.values() for record_id in tracker.ids(r)]
+    views = _each(client, lambda t: client.send("GET", t[0].path("view", t[1])), tracked)
+    for (resource, record_id), exchange in zip(tracked, views, strict=True):
+        if exchange.status != 404:
+            leaks.append(f"{resource.entity} {record_id} (view answered {exchange.status})")
+            evidence = evidence or exchange
+            if gone is not None:
+                gone.discard((resource.name, record_id))
+        elif gone is not None:
+            gone.add((resource.name, record_id))
     found, listed = _marked(client, contract, settings)
     for resource, record_id in found:
         tracker.add(resource, record_id)

@@ -61,7 +61,7 @@ class Network:
     timeout: float = 10.0  # seconds one request may take before it counts as unanswered
     max_retries: int = 6
     max_wait: float = 60.0
-    concurrency: int = 4  # independent checks run at once; 1 is a strict sequential run
+    concurrency: int = 8  # independent checks run at once; 1 is a strict sequential run
 
 
 @dataclass(frozen=True)

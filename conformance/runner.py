@@ -288,28 +288,54 @@ def _run_all(
         listener.check_finished(outcome)
         world = World()
         chosen = [c for c in chosen if settings.profile is Profile.SAFE]
-    _run_checks(settings, contract, client, tracker, world, chosen, listener, result)
-    if run_schema:
-        from conformance.schema_layer import run_schema_layer
-
-        listener.check_started(SCHEMA_LAYER)
-        begun = time.monotonic()
-        try:
-            findings = run_schema_layer(settings, contract, client, tracker, listener.note)
-        except CheckFailure as exc:  # the session the generated children attach to
-            clause = "create: 201 with the stored record"
-            findings = [Finding(SCHEMA_LAYER, exc.title, clause, exc.detail, *_evidence(exc))]
-        outcome = Outcome(
-            SCHEMA_LAYER,
-            "Schemathesis",
-            "failed" if findings else "passed",
-            time.monotonic() - begun,
-            findings,
-        )
+    if not run_schema:
+        _run_checks(settings, contract, client, tracker, world, chosen, listener, result)
+    elif settings.network.concurrency > 1 and settings.network.rate is None:
+        # Over a slow link the schema layer is the long pole: it runs beside the checks. It only
+        # touches its own records and ghosts, never the data the checks read. (With a rate, the
+        # rate is the limit and the phases run one after the other under one pacing.)
+        with ThreadPoolExecutor(1, thread_name_prefix="conformance-schema") as side:
+            schema = side.submit(_schema_layer, settings, contract, client, tracker, listener)
+            try:
+                _run_checks(settings, contract, client, tracker, world, chosen, listener, result)
+            except BaseException:
+                client.network.stopping = True
+                raise
+            finally:
+                if not client.network.stopping:
+                    outcome = schema.result()
+                    result.outcomes.append(outcome)
+                    listener.check_finished(outcome)
+    else:
+        _run_checks(settings, contract, client, tracker, world, chosen, listener, result)
+        outcome = _schema_layer(settings, contract, client, tracker, listener)
         result.outcomes.append(outcome)
         listener.check_finished(outcome)
     if client.network.gave_up is not None:  # the schema layer's requests ran out of retries
         raise GaveUp(client.network.gave_up)
+
+
+def _schema_layer(
+    settings: Settings, contract: Contract, client: ApiClient, tracker: Tracker, listener: Listener
+) -> Outcome:
+    from conformance.schema_layer import run_schema_layer
+
+    listener.check_started(SCHEMA_LAYER)
+    begun = time.monotonic()
+    notes: list[str] = []
+    try:
+        findings = run_schema_layer(settings, contract, client, tracker, listener.note, notes)
+    except CheckFailure as exc:  # the session the generated children attach to
+        clause = "create: 201 with the stored record"
+        findings = [Finding(SCHEMA_LAYER, exc.title, clause, exc.detail, *_evidence(exc))]
+    return Outcome(
+        SCHEMA_LAYER,
+        "Schemathesis",
+        "failed" if findings else "passed",
+        time.monotonic() - begun,
+        findings,
+        notes,
+    )
 
 
 def _run_checks(

@@ -17,10 +17,12 @@ finding of the layer. Retries running out stop the layer; the runner ends the ru
 
 from __future__ import annotations
 
+import copy
 import logging
 import math
 import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from typing import Any
 
@@ -339,8 +341,12 @@ def run_schema_layer(
     client: ApiClient,
     tracker: Tracker,
     on_progress: Callable[[str], None] | None = None,
+    notes: list[str] | None = None,
 ) -> list[Finding]:
-    """Run Schemathesis over the whole spec; the distinct failures it found."""
+    """Run Schemathesis over the whole spec; the distinct failures it found.
+
+    What Schemathesis could not do (an error that is not the server's) is added to `notes`.
+    """
     global _ACTIVE
     anchor = None
     if settings.profile is Profile.FULL:
@@ -354,40 +360,82 @@ def run_schema_layer(
         )
         anchor = session[contract.root.id_field]
     guard = Guard(settings, contract, tracker, anchor, client)
+    config = _config(settings, contract)
+    stateful = config["phases"]["stateful"]["enabled"]
+    if settings.schema_workers > 1 and stateful and settings.network.rate is None:
+        # The stateful phase runs on one thread whatever the workers: over a slow link it is
+        # the long pole, so it runs beside the other phases, in an engine of its own. (With a
+        # rate the rate is the limit, and one engine keeps Schemathesis' pacing in one place.)
+        alone = copy.deepcopy(config)
+        for phase in DEFAULT_PHASES:
+            alone["phases"][phase]["enabled"] = phase == "stateful"
+        config["phases"]["stateful"]["enabled"] = False
+        configs = [config, alone]
+    else:
+        configs = [config]
+    schemas = [_load(settings, guard, c) for c in configs]
+    findings: dict[tuple[str, str, str], Finding] = {}
+    lock = threading.Lock()
+    with _ACTIVE_LOCK:
+        _ACTIVE = guard
+        try:
+            if len(schemas) == 1:
+                _drain(schemas[0], client, findings, lock, on_progress, notes)
+            else:
+                with ThreadPoolExecutor(len(schemas), thread_name_prefix="schema-layer") as pool:
+                    running = [
+                        pool.submit(_drain, schema, client, findings, lock, on_progress, notes)
+                        for schema in schemas
+                    ]
+                    for future in running:
+                        future.result()
+        finally:
+            _ACTIVE = None
+    # In a stable order, whatever order the workers found them in.
+    return [findings[key] for key in sorted(findings)]
+
+
+def _load(settings: Settings, guard: Guard, config: dict[str, Any]) -> Any:
     try:
         schema = schemathesis.openapi.from_path(
-            str(settings.spec_path),
-            config=SchemathesisConfig.from_dict(_config(settings, contract)),
+            str(settings.spec_path), config=SchemathesisConfig.from_dict(config)
         )
     except Exception as exc:
         raise ConformanceError(f"Schemathesis cannot load the spec: {exc}".splitlines()[0]) from exc
     schema.hooks.register_hook_with_name(
         lambda context, case, response: guard.observe(case, response), "after_call"
     )
-    findings: dict[tuple[str, str, str], Finding] = {}
-    with _ACTIVE_LOCK:
-        _ACTIVE = guard
-        try:
-            for event in from_schema(schema).execute():
-                if isinstance(event, events.PhaseFinished) and on_progress is not None:
-                    name = getattr(event.phase.name, "value", event.phase.name)
-                    if name in DEFAULT_PHASES:
-                        done = f"{name} phase done, {client.requests} requests so far"
-                        on_progress(f"schema layer: {done}")
-                elif isinstance(event, events.ScenarioFinished):
-                    client.count(len(event.recorder.interactions))
-                    _collect(event, findings)
-                elif isinstance(event, events.FatalError):
-                    raise ConformanceError(
-                        f"Schemathesis stopped: {event.exception}".splitlines()[0]
-                    )
-                elif isinstance(event, events.Interrupted):
-                    raise KeyboardInterrupt
-                elif isinstance(event, events.NonFatalError):
-                    _non_fatal(event, client, findings)
-        finally:
-            _ACTIVE = None
-    return list(findings.values())
+    return schema
+
+
+def _drain(
+    schema: Any,
+    client: ApiClient,
+    findings: dict[tuple[str, str, str], Finding],
+    lock: threading.Lock,
+    on_progress: Callable[[str], None] | None,
+    notes: list[str] | None = None,
+) -> None:
+    """Run one Schemathesis engine to the end, collecting its findings."""
+    for event in from_schema(schema).execute():
+        if isinstance(event, events.PhaseFinished) and on_progress is not None:
+            name = getattr(event.phase.name, "value", event.phase.name)
+            if name in DEFAULT_PHASES and event.phase.is_enabled:
+                done = f"{name} phase done, {client.requests} requests so far"
+                on_progress(f"schema layer: {done}")
+        elif isinstance(event, events.ScenarioFinished):
+            client.count(len(event.recorder.interactions))
+            with lock:
+                _collect(event, findings)
+        elif isinstance(event, events.FatalError):
+            raise ConformanceError(f"Schemathesis stopped: {event.exception}".splitlines()[0])
+        elif isinstance(event, events.Interrupted):
+            raise KeyboardInterrupt
+        elif isinstance(event, events.NonFatalError):
+            with lock:
+                problem = _non_fatal(event, client, findings)
+                if problem is not None and notes is not None and problem not in notes:
+                    notes.append(problem)
 
 
 def _collect(event: events.ScenarioFinished, findings: dict[tuple[str, str, str], Finding]) -> None:
@@ -446,17 +494,18 @@ def _throttled(recorder: Any, case_id: str) -> bool:
 
 def _non_fatal(
     event: events.NonFatalError, client: ApiClient, findings: dict[tuple[str, str, str], Finding]
-) -> None:
-    """A generated request that got no answer is a finding; giving up is the runner's business."""
+) -> str | None:
+    """A generated request that got no answer is a finding; giving up is the runner's business;
+    anything else is Schemathesis' own trouble, returned as a note."""
     error = event.value
     if isinstance(error, GaveUp) or client.network.gave_up is not None:
-        return
+        return None
     if isinstance(error, requests.Timeout | requests.ConnectionError) and not isinstance(
         error, requests.ConnectTimeout
     ):
         key = (NO_ANSWER_TITLE, event.label, "no_answer")
         if key in findings:
-            return
+            return None
         request = getattr(error, "request", None)
         sent = (
             f"{request.method} {_redact(client, str(request.url))}"
@@ -472,8 +521,10 @@ def _non_fatal(
             response="no answer",
             curl=_redact(client, event.info.code_sample or ""),
         )
-        return
-    logger.warning("schema layer error: %s", event.info.title)
+        return None
+    logger.warning("schema layer error on %s: %r", event.label, error, exc_info=error)
+    text = _redact(client, f"{error!r}".splitlines()[0][:300])
+    return f"Schemathesis could not test {event.label}: {event.info.title}: {text}"
 
 
 def _redact(client: ApiClient, text: str) -> str:

@@ -218,3 +218,25 @@ class Gateway:
         lines.append(f"Content-Length: {len(body)}")
         writer.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body)
         await writer.drain()
+
+
+def main() -> None:
+    """Run a gateway as a process of its own: print its URL, serve until stdin closes."""
+    import argparse
+    import sys
+
+    parser = argparse.ArgumentParser(description="A loopback gateway in front of UPSTREAM.")
+    parser.add_argument("upstream")
+    parser.add_argument("--rate", type=float, default=None)
+    parser.add_argument("--latency", type=float, default=0.0)
+    args = parser.parse_args()
+    with Gateway(args.upstream, rate=args.rate, latency=args.latency) as gateway:
+        print(gateway.url, flush=True)
+        sys.stdin.read()  # the parent closes it (or exits) to stop the gateway
+        print(
+            f"forwarded {gateway.counts.forwarded} throttled {gateway.counts.throttled}", flush=True
+        )
+
+
+if __name__ == "__main__":
+    main()
