@@ -231,10 +231,17 @@ class Network:
             if not paused and self._paused_until <= time.monotonic():
                 return
 
-    def pause(self, seconds: float) -> None:
-        """Hold every sender for `seconds` (the server asked for it)."""
+    def pause(self, seconds: float, status: int = 503) -> None:
+        """Hold every sender for `seconds` (the server asked for it).
+
+        A 429 despite `--rate` means the gateway counts differently (a window edge, a clock of
+        its own): the pace slows by 5% each time, so a run set to a gateway's exact limit
+        settles just under it instead of being throttled again and again.
+        """
         with self._lock:
             self._paused_until = max(self._paused_until, time.monotonic() + seconds)
+            if status == 429 and self._interval:
+                self._interval *= 1.05
 
     def backoff(self, attempt: int) -> float:
         """The wait before retry `attempt` when the server named none: 0.5 s doubling, up to
@@ -430,7 +437,7 @@ class ApiClient:
                     network.exhausted(response.status_code, attempt + 1, waited, delay)
                 )
             network.throttled(response.status_code, delay)
-            network.pause(delay)
+            network.pause(delay, response.status_code)
             attempt, waited = attempt + 1, waited + delay
 
     def _unanswered(self, evidence: Exchange, what: str, attempts: int, is_read: bool) -> NoAnswer:

@@ -381,12 +381,20 @@ def _run_checks(
         result.outcomes.extend(o for o in outcomes if o is not None)
 
 
-def _run_check(ctx: CheckContext) -> Outcome:
+def _run_check(ctx: CheckContext, tries: int = 2) -> Outcome:
     """Run one check; `ConformanceError` (the run cannot go on) propagates."""
     check = ctx.check
     begun = time.monotonic()
     try:
         check.func(ctx)
+    except SystemError as exc:
+        # CPython 3.11's parser is not thread-safe and Hypothesis parses source to describe
+        # strategies: the interpreter's trouble, never the server's. The check runs again.
+        logger.warning("check %s hit an interpreter error", check.name, exc_info=exc)
+        if tries > 1:
+            return _run_check(ctx, tries - 1)
+        ctx.note(f"the check could not run: {exc!r}")
+        outcome = Outcome(check.name, check.title, "skipped", time.monotonic() - begun)
     except CheckFailure as exc:
         outcome = Outcome(
             check.name, check.title, "failed", time.monotonic() - begun, [_finding(check, exc)]

@@ -32,6 +32,13 @@ from schemathesis.config import SchemathesisConfig
 from schemathesis.core.failures import Failure
 from schemathesis.engine import events, from_schema
 
+# Imported here, once, rather than lazily by engines running side by side: an import can parse
+# source (pytest rewrites the asserts of plugins, Schemathesis is one), and CPython 3.11's
+# parser is not safe to run in two threads at once.
+from schemathesis.engine.run import stateful as _stateful  # noqa: F401
+from schemathesis.engine.run import unit as _unit  # noqa: F401
+from schemathesis.engine.run.stateful import _executor as _stateful_executor  # noqa: F401
+
 from conformance import world as world_module
 from conformance.checks.errors import SHAPE_TITLE, shape_problem
 from conformance.checks.pagination import HEADERS_TITLE
@@ -189,7 +196,7 @@ def _wait_out_throttling(client: ApiClient, response: Any, *args: Any, **kwargs:
                 network.exhausted(response.status_code, attempt + 1, waited, delay)
             )
         network.throttled(response.status_code, delay)
-        network.pause(delay)
+        network.pause(delay, response.status_code)
         network.check()
         network.acquire()
         _ = response.content  # read the answer so its connection can be reused
@@ -373,26 +380,84 @@ def run_schema_layer(
         configs = [config, alone]
     else:
         configs = [config]
-    schemas = [_load(settings, guard, c) for c in configs]
     findings: dict[tuple[str, str, str], Finding] = {}
+    crashed: dict[str, str] = {}  # operation label -> what Schemathesis could not do
     lock = threading.Lock()
     with _ACTIVE_LOCK:
         _ACTIVE = guard
         try:
-            if len(schemas) == 1:
-                _drain(schemas[0], client, findings, lock, on_progress, notes)
-            else:
-                with ThreadPoolExecutor(len(schemas), thread_name_prefix="schema-layer") as pool:
-                    running = [
-                        pool.submit(_drain, schema, client, findings, lock, on_progress, notes)
-                        for schema in schemas
-                    ]
-                    for future in running:
-                        future.result()
+            _drain_all(settings, guard, configs, findings, lock, on_progress, crashed)
+            retry = {label: why for label, why in crashed.items() if " /" in label}
+            if retry and settings.schema_workers > 1 and client.network.gave_up is None:
+                # CPython 3.11's parser is not safe to call from several threads at once (a
+                # "SystemError: AST constructor recursion depth mismatch" Hypothesis can hit
+                # while describing strategies): the operations it stopped are tested again,
+                # on one worker, so that the layer's coverage does not depend on the race.
+                again = _retry_config(configs[0], [label.split(" ", 1)[1] for label in retry])
+                still: dict[str, str] = {}
+                _drain_all(settings, guard, [again], findings, lock, None, still)
+                for label in retry:
+                    if label not in still:
+                        del crashed[label]
+                        if notes is not None:
+                            notes.append(
+                                f"Schemathesis stopped on {label} with several workers "
+                                f"({retry[label].split(': ', 1)[-1]}); it was tested again on one"
+                            )
         finally:
             _ACTIVE = None
+    if notes is not None:
+        notes.extend(why for why in crashed.values() if why not in notes)
     # In a stable order, whatever order the workers found them in.
     return [findings[key] for key in sorted(findings)]
+
+
+def _retry_config(config: dict[str, Any], paths: list[str]) -> dict[str, Any]:
+    """`config` on one worker, without the stateful phase, for the operations at `paths` only."""
+    again = copy.deepcopy(config)
+    again["workers"] = 1
+    again["phases"]["stateful"]["enabled"] = False
+    # First, so that no broader entry decides for the other operations before this one.
+    again["operations"].insert(0, {"exclude-path": sorted(set(paths)), "enabled": False})
+    return again
+
+
+def _drain_all(
+    settings: Settings,
+    guard: Guard,
+    configs: list[dict[str, Any]],
+    findings: dict[tuple[str, str, str], Finding],
+    lock: threading.Lock,
+    on_progress: Callable[[str], None] | None,
+    crashed: dict[str, str],
+) -> None:
+    """Run an engine per config, side by side, each to its end.
+
+    An engine that dies of a `SystemError` (CPython 3.11's parser raced another thread: under
+    pytest, importing a module parses it) runs again, alone and on one worker.
+    """
+    client = guard.client
+    assert client is not None
+    schemas = [_load(settings, guard, config) for config in configs]
+    failed: list[tuple[dict[str, Any], SystemError]] = []
+    with ThreadPoolExecutor(len(schemas), thread_name_prefix="schema-layer") as pool:
+        running = [
+            (config, pool.submit(_drain, schema, client, findings, lock, on_progress, crashed))
+            for config, schema in zip(configs, schemas, strict=True)
+        ]
+        for config, future in running:
+            try:
+                future.result()
+            except SystemError as exc:
+                logger.warning("a Schemathesis engine died; running it again", exc_info=exc)
+                failed.append((config, exc))
+    for config, error in failed:
+        alone = copy.deepcopy(config)
+        alone["workers"] = 1
+        _drain(_load(settings, guard, alone), client, findings, lock, on_progress, crashed)
+        crashed[f"engine {id(config)}"] = (
+            f"a Schemathesis engine stopped ({error!r}) and ran again on one worker"
+        )
 
 
 def _load(settings: Settings, guard: Guard, config: dict[str, Any]) -> Any:
@@ -414,9 +479,10 @@ def _drain(
     findings: dict[tuple[str, str, str], Finding],
     lock: threading.Lock,
     on_progress: Callable[[str], None] | None,
-    notes: list[str] | None = None,
+    crashed: dict[str, str],
 ) -> None:
-    """Run one Schemathesis engine to the end, collecting its findings."""
+    """Run one Schemathesis engine to the end, collecting its findings, and what it could not
+    do in `crashed` (by operation label)."""
     for event in from_schema(schema).execute():
         if isinstance(event, events.PhaseFinished) and on_progress is not None:
             name = getattr(event.phase.name, "value", event.phase.name)
@@ -434,8 +500,8 @@ def _drain(
         elif isinstance(event, events.NonFatalError):
             with lock:
                 problem = _non_fatal(event, client, findings)
-                if problem is not None and notes is not None and problem not in notes:
-                    notes.append(problem)
+                if problem is not None:
+                    crashed.setdefault(event.label, problem)
 
 
 def _collect(event: events.ScenarioFinished, findings: dict[tuple[str, str, str], Finding]) -> None:

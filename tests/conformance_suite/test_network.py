@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 import time
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator
@@ -369,3 +371,26 @@ def test_run_aborted_carries_the_partial_result(
     assert result.aborted is not None and "429 Too Many Requests" in result.aborted
     assert result.findings == []
     assert marked_rows(served, settings.run_id) == []
+
+
+def test_pytest_plugin_takes_the_network_options(
+    serve: Callable[..., Served], gateway: Callable[..., Gateway], tmp_path: Path
+) -> None:
+    served = serve()
+    proxy = gateway(served.url)
+    argv = ["-p", "conformance.pytest_plugin", "--pyargs", "conformance"]
+    argv += ["--base-url", proxy.url, "--token", "dev", "--profile", "safe", "--no-schema-layer"]
+    argv += ["--check", "pagination_headers", "--rate", "8", "--concurrency", "1"]
+    argv += ["--timeout", "5", "--max-retries", "1", "--max-wait", "2"]
+    argv += ["-p", "no:cacheprovider", "-q", "--rootdir", str(tmp_path), "-c", "/dev/null"]
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", *argv],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    times = proxy.counts.times
+    assert len(times) > 10
+    assert max(sum(1 for t in times if s <= t < s + 1.0) for s in times) <= 9  # --rate 8 held
