@@ -70,6 +70,9 @@ def _line(label: str, result: Result, target: str) -> str:
 def _report(result: Result) -> bool:
     slowest = sorted(result.outcomes, key=lambda o: -o.seconds)[:4]
     print("      slowest: " + ", ".join(f"{o.name} {o.seconds:.1f} s" for o in slowest))
+    for outcome in result.outcomes:
+        for note in outcome.notes:
+            print(f"      note ({outcome.name}): {note[:300]}")
     for finding in result.findings:
         print(f"      {finding.title}: {finding.detail.splitlines()[0][:300]}")
         if finding.request:
