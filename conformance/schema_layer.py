@@ -492,7 +492,7 @@ def _drain(
         elif isinstance(event, events.ScenarioFinished):
             client.count(len(event.recorder.interactions))
             with lock:
-                _collect(event, findings)
+                _collect(event, findings, client.token)
         elif isinstance(event, events.FatalError):
             raise ConformanceError(f"Schemathesis stopped: {event.exception}".splitlines()[0])
         elif isinstance(event, events.Interrupted):
@@ -504,7 +504,12 @@ def _drain(
                     crashed.setdefault(event.label, problem)
 
 
-def _collect(event: events.ScenarioFinished, findings: dict[tuple[str, str, str], Finding]) -> None:
+def _collect(
+    event: events.ScenarioFinished,
+    findings: dict[tuple[str, str, str], Finding],
+    token: str | None = None,
+) -> None:
+    """Turn the failures of one scenario into findings; the run's credential becomes $TOKEN."""
     recorder = event.recorder
     for case_id, nodes in recorder.checks.items():
         for node in nodes:
@@ -537,9 +542,9 @@ def _collect(event: events.ScenarioFinished, findings: dict[tuple[str, str, str]
                     f"{getattr(event.phase, 'value', event.phase)} phase]"
                 ),
                 detail=failure.message,
-                request=request_text,
+                request=redact(request_text, token),
                 response=response_text,
-                curl=info.code_sample,
+                curl=redact(info.code_sample, token),
             )
 
 

@@ -394,3 +394,23 @@ def test_pytest_plugin_takes_the_network_options(
     times = proxy.counts.times
     assert len(times) > 10
     assert max(sum(1 for t in times if s <= t < s + 1.0) for s in times) <= 9  # --rate 8 held
+
+
+@pytest.mark.parametrize("in_query", [False, True], ids=["bearer", "access-token"])
+def test_schema_layer_reproductions_never_print_the_token(
+    serve: Callable[..., Served], in_query: bool
+) -> None:
+    served = serve("server_error_on_bad_page", tokens=frozenset({"s3cr3t-tok"}))
+    settings = settings_for(
+        served.url,
+        token="s3cr3t-tok",
+        token_in_query=in_query,
+        checks=frozenset({"schema_layer"}),
+        budget=replace(SMALL, phases=("coverage",)),
+    )
+    result = run(settings)
+    assert result.findings, "the planted server error was not found"
+    for finding in result.findings:
+        shown = finding.curl + finding.request + finding.detail + finding.response
+        assert "s3cr3t-tok" not in shown
+    assert all(f.curl.startswith("curl ") for f in result.findings)
