@@ -49,7 +49,6 @@ class Budget:
     subscriptions: int = 11  # records the full profile creates under its session
     days: int = 4
     sessions: int = 8
-    request_timeout: float = 10.0
     phases: tuple[str, ...] = DEFAULT_PHASES  # Schemathesis phases to run
 
 
@@ -73,6 +72,22 @@ class OAuth2:
 
 
 @dataclass(frozen=True)
+class Network:
+    """How a run behaves on a real network: pacing, patience and parallelism (issue 9).
+
+    A 429 or 503 is waited out as `Retry-After` says and the request sent again; so is a request
+    that never reached the server, and a read that got no answer. `max_retries` bounds the retries
+    of one request and `max_wait` the seconds one request may spend waiting between them.
+    """
+
+    rate: float | None = None  # requests per second the whole run may send; None: no cap
+    timeout: float = 10.0  # seconds one request may take before it counts as unanswered
+    max_retries: int = 6
+    max_wait: float = 60.0
+    concurrency: int = 8  # independent checks run at once; 1 is a strict sequential run
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything a run needs; build with `Settings.create`."""
 
@@ -86,7 +101,7 @@ class Settings:
     seed: int = 0
     run_id: str = ""
     junit_xml: Path | None = None
-    workers: int = 1
+    workers: int | None = None  # Schemathesis workers; None: as many as `network.concurrency`
     checks: frozenset[str] | None = None  # None: every check; else names or titles to run
     schema_layer: bool = True
     progress: bool = True
@@ -101,6 +116,9 @@ class Settings:
     html: Path | None = None
     json_report: Path | None = None
     credential: Credential | None = field(default=None, compare=False, repr=False)
+    # Network behaviour and what the run leaves behind (issue 9, network).
+    network: Network = field(default_factory=Network)
+    leftovers: Path | None = None  # JSON of records cleanup could not delete, for `cleanup --from`
 
     @classmethod
     def create(cls, base_url: str, *, seed: int | None = None, **kwargs: object) -> Settings:
@@ -108,6 +126,11 @@ class Settings:
         chosen = seed if seed is not None else secrets.randbelow(2**31)
         run_id = f"cnf{uuid.uuid4().hex[:10]}"
         return replace(cls(base_url=base_url.rstrip("/")), seed=chosen, run_id=run_id, **kwargs)  # type: ignore[arg-type]
+
+    @property
+    def schema_workers(self) -> int:
+        """The Schemathesis layer's workers."""
+        return self.workers if self.workers is not None else self.network.concurrency
 
     @property
     def marker(self) -> dict[str, str]:

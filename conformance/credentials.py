@@ -173,7 +173,7 @@ def authenticate(settings: Settings) -> Settings:
         credential = OAuth2Credential(
             settings.oauth,
             verify=verify_for(settings.ca_bundle),
-            timeout=settings.budget.request_timeout,
+            timeout=settings.network.timeout,
         )
         # `token` tells the checks a credential exists; the client asks the credential each time.
         return replace(settings, token=credential.current(), credential=credential)

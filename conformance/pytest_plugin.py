@@ -17,7 +17,7 @@ import pytest
 from conformance import environment
 from conformance.ci_options import OPTIONS as CI_OPTIONS
 from conformance.ci_options import ci_settings, declared_token_url
-from conformance.config import Budget, Profile, References, Settings
+from conformance.config import Budget, Network, Profile, References, Settings
 from conformance.failures import ConformanceError
 from conformance.outputs import write_outputs
 from conformance.runner import SCHEMA_LAYER, Result, run, selected_checks
@@ -40,12 +40,41 @@ OPTIONS: list[tuple[str, dict[str, Any]]] = [
     ("no-schema-layer", {"action": "store_true", "help": "skip Schemathesis"}),
 ]
 
+# A run on a real network (the CLI's flags of the same names).
+NETWORK_OPTIONS: list[tuple[str, dict[str, Any]]] = [
+    ("rate", {"type": float, "help": "at most N requests per second"}),
+    ("timeout", {"type": float, "help": "seconds a request may take before it is unanswered"}),
+    ("max-retries", {"type": int, "help": "retries of one request after 429/503 or no answer"}),
+    ("max-wait", {"type": float, "help": "seconds one request may wait between retries"}),
+    ("concurrency", {"type": int, "help": "independent checks run at once (1: sequential)"}),
+    ("leftovers", {"help": "JSON file for records cleanup could not delete"}),
+]
+
+
+def _network(config: pytest.Config) -> dict[str, Any]:
+    """The `network` and `leftovers` settings from the options given (defaults otherwise)."""
+    given = {
+        field: _option(config, name)
+        for name, field in (
+            ("rate", "rate"),
+            ("timeout", "timeout"),
+            ("max-retries", "max_retries"),
+            ("max-wait", "max_wait"),
+            ("concurrency", "concurrency"),
+        )
+    }
+    leftovers = _option(config, "leftovers")
+    return {
+        "network": Network(**{k: v for k, v in given.items() if v is not None}),
+        "leftovers": Path(leftovers) if leftovers else None,
+    }
+
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     """Register the run options, each also as `--conformance-NAME`."""
     group = parser.getgroup("conformance", "ActionSession conformance suite")
     # Secrets, TLS, baselines, guesses and CI reports: declared once in conformance.ci_options.
-    for name, kwargs in [*OPTIONS, *CI_OPTIONS]:
+    for name, kwargs in [*OPTIONS, *CI_OPTIONS, *NETWORK_OPTIONS]:
         dest = "conformance_" + name.replace("-", "_")
         try:
             group.addoption(f"--{name}", f"--conformance-{name}", dest=dest, **kwargs)
@@ -87,7 +116,7 @@ def settings_from_config(config: pytest.Config) -> Settings | None:
         return None
     refs = References()
     token, token_in_query = _credential(config)
-    extra: dict[str, Any] = {}
+    extra: dict[str, Any] = _network(config)
     if _option(config, "spec"):
         extra["spec_path"] = Path(_option(config, "spec"))
     extra.update(
@@ -111,7 +140,7 @@ def settings_from_config(config: pytest.Config) -> Settings | None:
             _option(config, "subtenant-id") or refs.subtenant_id,
         ),
         budget=Budget() if examples is None else Budget(max_examples=examples),
-        workers=_option(config, "workers") or 1,
+        workers=_option(config, "workers"),
         checks=frozenset(_option(config, "check")) if _option(config, "check") else None,
         schema_layer=not _option(config, "no-schema-layer"),
         progress=False,

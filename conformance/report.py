@@ -137,6 +137,8 @@ def summary(result: Result, verdict: Verdict | None = None) -> str:
     verdict = verdict if verdict is not None else judge(result)
     checks = [o for o in result.outcomes if o.name not in ("setup",)]
     word = "CONFORMS" if verdict.ok else "VIOLATIONS FOUND"
+    if result.aborted is not None:
+        word = "INCOMPLETE" + ("" if verdict.ok else ", VIOLATIONS FOUND")
     extras = ""
     if verdict.warnings:
         extras += f", {len(verdict.warnings)} warning(s) on guessed clauses"
@@ -149,9 +151,27 @@ def summary(result: Result, verdict: Verdict | None = None) -> str:
     return (
         f"{word}: {len(verdict.failures)} failure(s){extras}; checks {result.count('passed')} passed, "
         f"{result.count('failed')} failed of {len(checks)}; {result.requests} requests in "
-        f"{result.seconds:.1f}s (profile {result.settings.profile.value}, seed {result.settings.seed}, "
-        f"run {result.settings.run_id})"
+        f"{result.seconds:.1f}s{network_summary(result)} (profile {result.settings.profile.value}, "
+        f"seed {result.settings.seed}, run {result.settings.run_id})"
     )
+
+
+def network_summary(result: Result) -> str:
+    """How often the run waited for the server, and what it could not finish ("" if nothing)."""
+    waits = result.waits
+    parts = []
+    if waits.throttled:
+        statuses = ", ".join(f"{n}x {s}" for s, n in sorted(waits.by_status.items()))
+        parts.append(f"waited out {waits.throttled} throttled answer(s) ({statuses})")
+    if waits.retried:
+        parts.append(f"sent {waits.retried} request(s) again")
+    if parts:
+        parts[-1] += f", {waits.seconds:.1f}s of waiting"
+    if result.aborted is not None:
+        parts.append(f"stopped early: {result.aborted}")
+    if result.leftovers:
+        parts.append(f"{len(result.leftovers)} record(s) left behind")
+    return "; " + "; ".join(parts) if parts else ""
 
 
 def write_junit(result: Result, path: Path, verdict: Verdict | None = None) -> None:
@@ -177,6 +197,12 @@ def write_junit(result: Result, path: Path, verdict: Verdict | None = None) -> N
         ("requests", str(result.requests)),
     ):
         ET.SubElement(props, "property", name=key, value=value)
+    if result.aborted is not None:
+        # A run that stopped early is an error of the run, not a failure of a check.
+        ET.SubElement(props, "property", name="aborted", value=result.aborted)
+        suite.set("errors", "1")
+        case = ET.SubElement(suite, "testcase", classname="conformance", name="run")
+        ET.SubElement(case, "error", message="the run could not be completed").text = result.aborted
     for outcome in result.outcomes:
         case = ET.SubElement(
             suite,

@@ -8,26 +8,49 @@ every generated request passes through (ids it did not create become ghost ids, 
 marked and tracked, children attach to the run's own session), two suite checks applied to every
 generated response (pagination headers, error shape), and turning Schemathesis failures into
 `Finding`s.
+
+On a real network every generated request goes through the run's `Network`: it waits for the
+rate, a 429 or 503 is waited out and sent again before Schemathesis sees it (a gateway's answer is
+not the server's), reads that got no answer are retried, and a request that still got none is a
+finding of the layer. Retries running out stop the layer; the runner ends the run (exit 2).
 """
 
 from __future__ import annotations
 
+import copy
 import logging
 import math
 import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from typing import Any
 
+import requests
 import schemathesis
 from schemathesis.config import SchemathesisConfig
 from schemathesis.core.failures import Failure
 from schemathesis.engine import events, from_schema
 
+# Imported here, once, rather than lazily by engines running side by side: an import can parse
+# source (pytest rewrites the asserts of plugins, Schemathesis is one), and CPython 3.11's
+# parser is not safe to run in two threads at once.
+from schemathesis.engine.run import stateful as _stateful  # noqa: F401
+from schemathesis.engine.run import unit as _unit  # noqa: F401
+from schemathesis.engine.run.stateful import _executor as _stateful_executor  # noqa: F401
+
 from conformance import world as world_module
 from conformance.checks.errors import SHAPE_TITLE, shape_problem
 from conformance.checks.pagination import HEADERS_TITLE
 from conformance.cleanup import Tracker
-from conformance.client import ApiClient
+from conformance.client import (
+    NO_ANSWER_TITLE,
+    RETRY_STATUSES,
+    ApiClient,
+    GaveUp,
+    Network,
+    redact,
+)
 from conformance.config import DEFAULT_PHASES, Profile, Settings
 from conformance.contract import Contract, Resource
 from conformance.credentials import Credential
@@ -44,12 +67,18 @@ class Guard:
     """Rewrites every generated request so it only touches the run's own records."""
 
     def __init__(
-        self, settings: Settings, contract: Contract, tracker: Tracker, anchor: str | None
+        self,
+        settings: Settings,
+        contract: Contract,
+        tracker: Tracker,
+        anchor: str | None,
+        client: ApiClient | None = None,
     ) -> None:
         self.settings = settings
         self.contract = contract
         self.tracker = tracker
         self.anchor = anchor
+        self.client = client
         self._by_template: dict[str, tuple[Resource, str]] = {
             template: (res, op)
             for res in contract.resources.values()
@@ -145,10 +174,46 @@ _ACTIVE_LOCK = threading.Lock()
 
 @schemathesis.hook
 def before_call(context: Any, case: Any, kwargs: dict[str, Any]) -> None:
-    """Route every generated request through the active run's guard (inert outside a run)."""
+    """Route every generated request through the active run's guard and network (inert outside
+    a run)."""
     guard = _ACTIVE
     if guard is not None:
         guard.prepare(case)
+        if guard.client is not None:
+            network = guard.client.network
+            network.check()
+            network.acquire()
+            # requests runs response hooks before Schemathesis sees the answer: a 429 or 503
+            # is waited out there and the same prepared request sent again.
+            kwargs["hooks"] = {"response": [partial(_wait_out_throttling, guard.client)]}
+
+
+def _wait_out_throttling(client: ApiClient, response: Any, *args: Any, **kwargs: Any) -> Any:
+    """A requests response hook: send the request again while the answer is 429 or 503."""
+    network: Network = client.network
+    attempt, waited = 0, 0.0
+    while response.status_code in RETRY_STATUSES:
+        delay = network.throttle_delay(
+            response.status_code, response.headers.get("Retry-After"), attempt
+        )
+        if not network.may_retry(attempt, waited, delay):
+            raise network.give_up(
+                network.exhausted(response.status_code, attempt + 1, waited, delay)
+            )
+        network.throttled(response.status_code, delay)
+        network.pause(delay, response.status_code)
+        network.check()
+        network.acquire()
+        _ = response.content  # read the answer so its connection can be reused
+        response.close()
+        request = response.request.copy()
+        again = response.connection.send(request, **kwargs)
+        client.count()
+        again.history.append(response)
+        again.request = request
+        response = again
+        attempt, waited = attempt + 1, waited + delay
+    return response
 
 
 @schemathesis.check
@@ -214,14 +279,21 @@ def conformance_error_shape(ctx: Any, response: Any, case: Any) -> bool | None:
     return None
 
 
+def _rate(rate: float) -> str:
+    """`rate` requests per second as Schemathesis writes a rate limit (whole requests per unit)."""
+    return f"{int(rate)}/s" if rate >= 1 else f"{max(1, int(rate * 60))}/m"
+
+
 def _config(settings: Settings, contract: Contract) -> dict[str, Any]:
     budget = settings.budget
     no_reuse = {"extra-data-sources": {"responses": False}}
     config: dict[str, Any] = {
         "base-url": settings.base_url,
         "seed": settings.seed,
-        "workers": settings.workers,
-        "request-timeout": budget.request_timeout,
+        "workers": settings.schema_workers,
+        # Schemathesis' own limiter also paces the probes its checks send outside `before_call`.
+        **({"rate-limit": _rate(settings.network.rate)} if settings.network.rate else {}),
+        "request-timeout": settings.network.timeout,
         "generation": {"max-examples": budget.max_examples, "database": "none"},
         "checks": {
             # A schema-valid request may name a record that does not exist (404, 422) or an id
@@ -261,6 +333,12 @@ def _config(settings: Settings, contract: Contract) -> dict[str, Any]:
                 (n for n, s in schemes.items() if s.get("scheme") == "bearer"), "bearerAuth"
             )
             config["auth"] = {"openapi": {name: {"bearer": settings.token}}}
+    reads = [r.paths[op] for r in contract.resources.values() for op in ("index", "view")]
+    if settings.network.max_retries > 0:
+        # Reads that got no answer are sent again (Schemathesis' own retries, with its backoff);
+        # writes never are: one that got no answer may have landed.
+        retries = min(settings.network.max_retries, 2)
+        config["operations"].append({"include-path": reads, "request-retries": retries})
     deletes = [r.paths["delete"] for r in contract.resources.values()]
     config["operations"].append(
         {
@@ -299,8 +377,12 @@ def run_schema_layer(
     client: ApiClient,
     tracker: Tracker,
     on_progress: Callable[[str], None] | None = None,
+    notes: list[str] | None = None,
 ) -> list[Finding]:
-    """Run Schemathesis over the whole spec; the distinct failures it found."""
+    """Run Schemathesis over the whole spec; the distinct failures it found.
+
+    What Schemathesis could not do (an error that is not the server's) is added to `notes`.
+    """
     global _ACTIVE
     anchor = None
     if settings.profile is Profile.FULL:
@@ -313,11 +395,124 @@ def run_schema_layer(
             seq=90,
         )
         anchor = session[contract.root.id_field]
-    guard = Guard(settings, contract, tracker, anchor)
+    guard = Guard(settings, contract, tracker, anchor, client)
+    config = _config(settings, contract)
+    stateful = config["phases"]["stateful"]["enabled"]
+    if settings.schema_workers > 1 and stateful and settings.network.rate is None:
+        # The stateful phase runs on one thread whatever the workers: over a slow link it is
+        # the long pole, so it runs beside the other phases, in an engine of its own. (With a
+        # rate the rate is the limit, and one engine keeps Schemathesis' pacing in one place.)
+        alone = copy.deepcopy(config)
+        for phase in DEFAULT_PHASES:
+            alone["phases"][phase]["enabled"] = phase == "stateful"
+        config["phases"]["stateful"]["enabled"] = False
+        configs = [config, alone]
+    else:
+        configs = [config]
+    findings: dict[tuple[str, str, str, str], Finding] = {}
+    crashed: dict[str, str] = {}  # operation label -> what Schemathesis could not do
+    lock = threading.Lock()
+    with _ACTIVE_LOCK:
+        _ACTIVE = guard
+        try:
+            _drain_all(settings, guard, configs, findings, lock, on_progress, crashed)
+            retry = {label: why for label, why in crashed.items() if " /" in label}
+            if retry and settings.schema_workers > 1 and client.network.gave_up is None:
+                # CPython 3.11's parser is not safe to call from several threads at once (a
+                # "SystemError: AST constructor recursion depth mismatch" Hypothesis can hit
+                # while describing strategies): the operations it stopped are tested again,
+                # on one worker, so that the layer's coverage does not depend on the race.
+                again = _retry_config(configs[0], [label.split(" ", 1)[1] for label in retry])
+                still: dict[str, str] = {}
+                _drain_all(settings, guard, [again], findings, lock, None, still)
+                for label in retry:
+                    if label not in still:
+                        del crashed[label]
+                        if notes is not None:
+                            notes.append(
+                                f"Schemathesis stopped on {label} with several workers "
+                                f"({retry[label].split(': ', 1)[-1]}); it was tested again on one"
+                            )
+        finally:
+            _ACTIVE = None
+    if notes is not None:
+        notes.extend(why for why in crashed.values() if why not in notes)
+    # In a stable order, whatever order the workers found them in.
+    return [findings[key] for key in sorted(findings)]
+
+
+def _retry_config(config: dict[str, Any], paths: list[str]) -> dict[str, Any]:
+    """`config` on one worker, without the stateful phase, for the operations at `paths` only."""
+    again = copy.deepcopy(config)
+    again["workers"] = 1
+    again["phases"]["stateful"]["enabled"] = False
+    # First, so that no broader entry decides for the other operations before this one.
+    again["operations"].insert(0, {"exclude-path": sorted(set(paths)), "enabled": False})
+    return again
+
+
+def _drain_all(
+    settings: Settings,
+    guard: Guard,
+    configs: list[dict[str, Any]],
+    findings: dict[tuple[str, str, str, str], Finding],
+    lock: threading.Lock,
+    on_progress: Callable[[str], None] | None,
+    crashed: dict[str, str],
+) -> None:
+    """Run an engine per config, side by side, each to its end.
+
+    An engine that dies of a `SystemError` (CPython 3.11's parser raced another thread: under
+    pytest, importing a module parses it) runs again, alone and on one worker.
+    """
+    client = guard.client
+    assert client is not None
+    schemas = [_load(settings, guard, config) for config in configs]
+    failed: list[tuple[dict[str, Any], SystemError]] = []
+    with ThreadPoolExecutor(len(schemas), thread_name_prefix="schema-layer") as pool:
+        running = [
+            (
+                config,
+                pool.submit(
+                    _drain,
+                    schema,
+                    client,
+                    findings,
+                    lock,
+                    on_progress,
+                    crashed,
+                    guard.contract.document,
+                ),
+            )
+            for config, schema in zip(configs, schemas, strict=True)
+        ]
+        for config, future in running:
+            try:
+                future.result()
+            except SystemError as exc:
+                logger.warning("a Schemathesis engine died; running it again", exc_info=exc)
+                failed.append((config, exc))
+    for config, error in failed:
+        alone = copy.deepcopy(config)
+        alone["workers"] = 1
+        _drain(
+            _load(settings, guard, alone),
+            client,
+            findings,
+            lock,
+            on_progress,
+            crashed,
+            guard.contract.document,
+        )
+        crashed[f"engine {id(config)}"] = (
+            f"a Schemathesis engine stopped ({error!r}) and ran again on one worker"
+        )
+
+
+def _load(settings: Settings, guard: Guard, config: dict[str, Any]) -> Any:
     try:
         schema = schemathesis.openapi.from_path(
-            str(settings.spec_path),
-            config=SchemathesisConfig.from_dict(_config(settings, contract)),
+            str(settings.spec_path), config=SchemathesisConfig.from_dict(config)
         )
     except Exception as exc:
         raise ConformanceError(f"Schemathesis cannot load the spec: {exc}".splitlines()[0]) from exc
@@ -326,40 +521,48 @@ def run_schema_layer(
     )
     if settings.oauth is not None and settings.credential is not None:
         _renewing_bearer(schema, settings.credential)
-    findings: dict[tuple[str, str, str, str], Finding] = {}
-    with _ACTIVE_LOCK:
-        _ACTIVE = guard
-        try:
-            for event in from_schema(schema).execute():
-                if isinstance(event, events.PhaseFinished) and on_progress is not None:
-                    name = getattr(event.phase.name, "value", event.phase.name)
-                    if name in DEFAULT_PHASES:
-                        done = f"{name} phase done, {client.requests} requests so far"
-                        on_progress(f"schema layer: {done}")
-                elif isinstance(event, events.ScenarioFinished):
-                    client.count(len(event.recorder.interactions))
-                    _collect(event, findings, contract.document)
-                elif isinstance(event, events.FatalError):
-                    raise ConformanceError(
-                        f"Schemathesis stopped: {event.exception}".splitlines()[0]
-                    )
-                elif isinstance(event, events.Interrupted):
-                    raise KeyboardInterrupt
-                elif isinstance(event, events.NonFatalError):
-                    logger.warning(
-                        "schema layer error: %s",
-                        event.info.title if hasattr(event, "info") else event,
-                    )
-        finally:
-            _ACTIVE = None
-    return list(findings.values())
+    return schema
+
+
+def _drain(
+    schema: Any,
+    client: ApiClient,
+    findings: dict[tuple[str, str, str, str], Finding],
+    lock: threading.Lock,
+    on_progress: Callable[[str], None] | None,
+    crashed: dict[str, str],
+    document: dict[str, Any],
+) -> None:
+    """Run one Schemathesis engine to the end, collecting its findings, and what it could not
+    do in `crashed` (by operation label)."""
+    for event in from_schema(schema).execute():
+        if isinstance(event, events.PhaseFinished) and on_progress is not None:
+            name = getattr(event.phase.name, "value", event.phase.name)
+            if name in DEFAULT_PHASES and event.phase.is_enabled:
+                done = f"{name} phase done, {client.requests} requests so far"
+                on_progress(f"schema layer: {done}")
+        elif isinstance(event, events.ScenarioFinished):
+            client.count(len(event.recorder.interactions))
+            with lock:
+                _collect(event, findings, document, client.token)
+        elif isinstance(event, events.FatalError):
+            raise ConformanceError(f"Schemathesis stopped: {event.exception}".splitlines()[0])
+        elif isinstance(event, events.Interrupted):
+            raise KeyboardInterrupt
+        elif isinstance(event, events.NonFatalError):
+            with lock:
+                problem = _non_fatal(event, client, findings)
+                if problem is not None:
+                    crashed.setdefault(event.label, problem)
 
 
 def _collect(
     event: events.ScenarioFinished,
     findings: dict[tuple[str, str, str, str], Finding],
     document: dict[str, Any],
+    token: str | None = None,
 ) -> None:
+    """Turn the failures of one scenario into findings; the run's credential becomes $TOKEN."""
     recorder = event.recorder
     for case_id, nodes in recorder.checks.items():
         for node in nodes:
@@ -379,7 +582,7 @@ def _collect(
                 node.name,
                 guess.id if guess else "",
             )
-            if key in findings:
+            if key in findings or _throttled(recorder, case_id):
                 continue
             interaction = recorder.interactions.get(case_id)
             request_text = response_text = ""
@@ -403,12 +606,15 @@ def _collect(
                     f"{getattr(event.phase, 'value', event.phase)} phase]"
                 ),
                 detail=failure.message,
-                request=request_text,
+                request=redact(request_text, token),
                 response=response_text,
                 # Schemathesis masks the credential; name it as the suite's own curl lines do.
-                curl=info.code_sample.replace(
-                    "'Authorization: [Filtered]'", '"Authorization: Bearer $TOKEN"'
-                ).replace("access-token=[Filtered]", "access-token=$TOKEN"),
+                curl=redact(
+                    info.code_sample.replace(
+                        "'Authorization: [Filtered]'", '"Authorization: Bearer $TOKEN"'
+                    ).replace("access-token=[Filtered]", "access-token=$TOKEN"),
+                    token,
+                ),
                 pointer=pointer or "",
             )
 
@@ -431,3 +637,59 @@ def _pointer(document: dict[str, Any], recorder: Any, case_id: str) -> str | Non
         parameter=getattr(data, "parameter", None),
         parameter_in=getattr(where, "value", where),
     )
+
+
+def _throttled(recorder: Any, case_id: str) -> bool:
+    """Whether the case, or a probe a check sent on its behalf, was answered 429 or 503: that is
+    the gateway's answer, not the server's, and proves nothing about the contract. (The requests
+    Schemathesis sends itself, outside `before_call`, are not waited out.)"""
+    related = {case_id} | {
+        cid for cid, node in recorder.cases.items() if getattr(node, "parent_id", None) == case_id
+    }
+    for cid in related:
+        interaction = recorder.interactions.get(cid)
+        response = getattr(interaction, "response", None)
+        if response is not None and response.status_code in RETRY_STATUSES:
+            return True
+    return False
+
+
+def _non_fatal(
+    event: events.NonFatalError,
+    client: ApiClient,
+    findings: dict[tuple[str, str, str, str], Finding],
+) -> str | None:
+    """A generated request that got no answer is a finding; giving up is the runner's business;
+    anything else is Schemathesis' own trouble, returned as a note."""
+    error = event.value
+    if isinstance(error, GaveUp) or client.network.gave_up is not None:
+        return None
+    if isinstance(error, requests.Timeout | requests.ConnectionError) and not isinstance(
+        error, requests.ConnectTimeout
+    ):
+        key = (NO_ANSWER_TITLE, event.label, "no_answer", "")
+        if key in findings:
+            return None
+        request = getattr(error, "request", None)
+        sent = (
+            f"{request.method} {_redact(client, str(request.url))}"
+            if request is not None
+            else event.label
+        )
+        findings[key] = Finding(
+            check=NAME,
+            title=NO_ANSWER_TITLE,
+            clause=f"every request is answered [Schemathesis on {event.label}]",
+            detail=f"{sent}: {str(error).splitlines()[0] if str(error) else type(error).__name__}",
+            request=sent,
+            response="no answer",
+            curl=_redact(client, event.info.code_sample or ""),
+        )
+        return None
+    logger.warning("schema layer error on %s: %r", event.label, error, exc_info=error)
+    text = _redact(client, f"{error!r}".splitlines()[0][:300])
+    return f"Schemathesis could not test {event.label}: {event.info.title}: {text}"
+
+
+def _redact(client: ApiClient, text: str) -> str:
+    return redact(text, client.token)

@@ -223,9 +223,17 @@ def wrong_type_rejected(ctx: CheckContext) -> None:
             exchange = ctx.client.send(
                 "POST", scope.resource.path("index"), {"filter": {name: bad}}
             )
+            ctx.expect(
+                exchange.status == 422,
+                f"filter {name}={bad!r} answered {exchange.status}, expected 422",
+                exchange,
+            )
+            # The status was right: a failure now is the body's, and says so.
             body = exchange.json()
             ctx.expect(
-                exchange.status == 422 and isinstance(body, list),
-                f"filter {name}={bad!r} answered {exchange.status}, expected 422",
+                isinstance(body, list),
+                f"filter {name}={bad!r} answered 422 as expected, but its body is "
+                f"{type(body).__name__ if body is not None else 'not JSON'}, not the contract's "
+                "array of validation errors",
                 exchange,
             )

@@ -1,4 +1,4 @@
-"""The `conformance` command line: dispatches to `run` (the default), `lint` and `diff`.
+"""The `conformance` command line: dispatches to `run` (the default), `lint`, `diff` and `cleanup`.
 
 Each sub-command lives in its own module with a `main(argv) -> int`; this module only picks one.
 Exit codes are shared: 0 clean, 1 findings, 2 the command could not do its work.
@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
-SUBCOMMANDS = ("lint", "diff")
+SUBCOMMANDS = ("lint", "diff", "cleanup")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -23,6 +23,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from conformance.cli.diff import main as diff_main
 
         return diff_main(args[1:])
+    if args and args[0] == "cleanup":
+        from conformance.cli.cleanup import main as cleanup_main
+
+        return cleanup_main(args[1:])
     from conformance.cli.run import main as run_main
 
     return run_main(args)

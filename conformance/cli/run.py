@@ -17,7 +17,7 @@ from types import FrameType
 from conformance import environment
 from conformance.ci_options import OPTIONS as CI_OPTIONS
 from conformance.ci_options import ci_settings, declared_token_url
-from conformance.config import Budget, Profile, References, Settings
+from conformance.config import Budget, Network, Profile, References, Settings
 from conformance.failures import ConformanceError
 from openapi import SPEC_PATH
 
@@ -57,7 +57,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--seed", type=int, default=None, help="repeat a run (printed by every run)"
     )
     parser.add_argument("--junit-xml", type=Path, default=None)
-    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument(
+        "--workers", type=int, default=None, help="Schemathesis workers (default: --concurrency)"
+    )
     parser.add_argument(
         "--check", action="append", default=None, help="run only this check (repeatable)"
     )
@@ -66,7 +68,66 @@ def build_parser() -> argparse.ArgumentParser:
     # Secrets, TLS, baselines, guesses and CI reports (conformance.ci_options).
     for name, kwargs in CI_OPTIONS:
         parser.add_argument(f"--{name}", **kwargs)
+    add_network_options(parser)
     return parser
+
+
+def add_network_options(parser: argparse.ArgumentParser) -> None:
+    """The flags of a run on a real network: pacing, patience, parallelism, leftovers."""
+    defaults = Network()
+    group = parser.add_argument_group("network")
+    group.add_argument(
+        "--rate", type=float, default=None, help="at most N requests per second (default: no cap)"
+    )
+    group.add_argument(
+        "--timeout",
+        type=float,
+        default=defaults.timeout,
+        help=f"seconds a request may take before it counts as unanswered (default {defaults.timeout:g})",
+    )
+    group.add_argument(
+        "--max-retries",
+        type=int,
+        default=defaults.max_retries,
+        help=f"retries of one request after 429/503 or no answer (default {defaults.max_retries})",
+    )
+    group.add_argument(
+        "--max-wait",
+        type=float,
+        default=defaults.max_wait,
+        help=f"seconds one request may wait in total between retries (default {defaults.max_wait:g})",
+    )
+    group.add_argument(
+        "--concurrency",
+        type=int,
+        default=defaults.concurrency,
+        help=f"independent checks run at once; 1 is strictly sequential (default {defaults.concurrency})",
+    )
+    group.add_argument(
+        "--leftovers",
+        type=Path,
+        default=None,
+        help="write records cleanup could not delete to this JSON file (for `cleanup --from`)",
+    )
+
+
+def network_from_args(args: argparse.Namespace) -> Network:
+    """The network settings the flags ask for; `ConformanceError` on values out of range."""
+    if args.rate is not None and args.rate <= 0:
+        raise ConformanceError("bad options: --rate must be above 0")
+    if args.timeout <= 0 or args.max_wait < 0 or args.max_retries < 0:
+        raise ConformanceError(
+            "bad options: --timeout must be above 0, --max-retries and --max-wait at least 0"
+        )
+    if args.concurrency < 1:
+        raise ConformanceError("bad options: --concurrency must be at least 1")
+    return Network(
+        rate=args.rate,
+        timeout=args.timeout,
+        max_retries=args.max_retries,
+        max_wait=args.max_wait,
+        concurrency=args.concurrency,
+    )
 
 
 def settings_from_args(argv: Sequence[str]) -> Settings:
@@ -90,7 +151,9 @@ def settings_from_args(argv: Sequence[str]) -> Settings:
         raise ConformanceError(
             f"bad options: --base-url must be an http(s) URL, got {args.base_url!r}"
         )
-    if args.workers < 1 or (args.max_examples is not None and args.max_examples < 1):
+    if (args.workers is not None and args.workers < 1) or (
+        args.max_examples is not None and args.max_examples < 1
+    ):
         raise ConformanceError("bad options: --workers and --max-examples must be at least 1")
     budget = Budget() if args.max_examples is None else Budget(max_examples=args.max_examples)
     extra: dict[str, object] = {}
@@ -117,6 +180,8 @@ def settings_from_args(argv: Sequence[str]) -> Settings:
         checks=frozenset(args.check) if args.check else None,
         schema_layer=not args.no_schema_layer,
         progress=not args.quiet,
+        network=network_from_args(args),
+        leftovers=args.leftovers,
         **extra,
     )
 
@@ -138,7 +203,7 @@ def main(argv: Sequence[str]) -> int:
     from conformance.outputs import write_error_summary, write_outputs
     from conformance.redact import redactor_for
     from conformance.report import ConsoleProgress, render
-    from conformance.runner import run
+    from conformance.runner import Listener, RunAborted, run
     from conformance.verdict import judge
 
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
@@ -146,14 +211,19 @@ def main(argv: Sequence[str]) -> int:
         build_parser().print_help()
         return 0
     previous = signal.signal(signal.SIGTERM, _interrupt)
+    listener = Listener()
     settings: Settings | None = None
+    error: str | None = None
     try:
         settings = settings_from_args(argv)
         # The first token is obtained before anything is logged, so the logs hide it too.
         settings = authenticate(settings)
         _redact_logs(settings)
-        result = run(settings, ConsoleProgress() if settings.progress else None)
-        verdict = judge(result)
+        listener = ConsoleProgress() if settings.progress else Listener()
+        result = run(settings, listener)
+    except RunAborted as exc:
+        # The run started: what it found until it stopped is still reported.
+        result, error = exc.result, str(exc)
     except ConformanceError as exc:
         message = f"conformance: error: {exc}"
         print(redactor_for(settings)(message) if settings else message, file=sys.stderr)
@@ -161,10 +231,10 @@ def main(argv: Sequence[str]) -> int:
             write_error_summary(settings, str(exc))
         return 2
     except KeyboardInterrupt:
-        print(
-            "conformance: error: interrupted (the run's records were cleaned up)", file=sys.stderr
-        )
-        return 2
+        if listener.result is None:
+            print("conformance: error: interrupted", file=sys.stderr)
+            return 2
+        result, error = listener.result, "interrupted (the run's records were cleaned up)"
     except Exception as exc:  # a defect of the suite itself: still one line and exit 2
         logger.debug("the run failed", exc_info=True)
         message = f"conformance: error: the run failed unexpectedly: {exc!r}"
@@ -172,10 +242,15 @@ def main(argv: Sequence[str]) -> int:
         return 2
     finally:
         signal.signal(signal.SIGTERM, previous)
+    verdict = judge(result)
     print(render(result, verdict))
     try:
         write_outputs(result, verdict)
     except ConformanceError as exc:
         print(f"conformance: error: {exc}", file=sys.stderr)
+        return 2
+    if error is not None:
+        message = f"conformance: error: the run could not be completed: {error}"
+        print(redactor_for(result.settings)(message), file=sys.stderr)
         return 2
     return 0 if verdict.ok else 1
