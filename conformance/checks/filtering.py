@@ -80,8 +80,11 @@ def _filter_matches_in(ctx: CheckContext, scope: Scope) -> None:
             name, value = pair
             kind = scope.resource.filter_fields[name]
             result = _filtered(ctx, scope, name, value)
+            # The probed field first: a server that ignores filters is then reported for the
+            # field the property probed, whatever other clients' (or checks') records it lists.
+            wanted_values = {name: value, **{k: v for k, v in scope.filter.items() if k != name}}
             for record in result.records:
-                for key, wanted in {**scope.filter, name: value}.items():
+                for key, wanted in wanted_values.items():
                     if not values.matches(
                         scope.resource.filter_fields.get(key, kind),
                         record.get(key),
