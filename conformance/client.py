@@ -31,6 +31,7 @@ import httpx
 
 from conformance.config import Network as NetworkSettings
 from conformance.failures import CheckFailure, ConformanceError
+from conformance.redact import redact as redact_secrets
 
 if TYPE_CHECKING:
     from conformance.credentials import Credential
@@ -112,14 +113,9 @@ class Exchange:
 
 
 def redact(text: str, secret: str | None) -> str:
-    """`text` with the run's credential replaced by a reference to `$TOKEN`."""
-    if not secret:
-        return text
-    return (
-        text.replace(f"access-token={secret}", "access-token=$TOKEN")
-        .replace(f"Bearer {secret}", "Bearer $TOKEN")
-        .replace(secret, "${TOKEN}")
-    )
+    """`text` with the run's credential replaced by a reference to `$TOKEN` (one secret's
+    shorthand for `conformance.redact.redact`, which knows its encodings and short forms)."""
+    return redact_secrets(text, (secret,) if secret else ())
 
 
 def _clip(text: str, limit: int = 1200) -> str:
@@ -269,6 +265,18 @@ class Network:
         with self._lock:
             self.waits.retried += 1
             self.waits.seconds += seconds
+
+    def wait_out(self, status: int, retry_after: str | None, attempt: int, waited: float) -> float:
+        """Hold every sender as a 429/503 asks before retry `attempt + 1`; the seconds waited.
+
+        `GaveUp` when that retry would pass `--max-retries` or `--max-wait`.
+        """
+        delay = self.throttle_delay(status, retry_after, attempt)
+        if not self.may_retry(attempt, waited, delay):
+            raise self.give_up(self.exhausted(status, attempt + 1, waited, delay))
+        self.throttled(status, delay)
+        self.pause(delay, status)
+        return delay
 
     def throttle_delay(self, status: int, header: str | None, attempt: int) -> float:
         """How long to wait after a 429/503 with this `Retry-After`."""
@@ -459,15 +467,9 @@ class ApiClient:
             self.reached = True
             if response.status_code not in RETRY_STATUSES:
                 return response
-            delay = network.throttle_delay(
-                response.status_code, response.headers.get("retry-after"), attempt
+            delay = network.wait_out(
+                response.status_code, response.headers.get("retry-after"), attempt, waited
             )
-            if not network.may_retry(attempt, waited, delay):
-                raise network.give_up(
-                    network.exhausted(response.status_code, attempt + 1, waited, delay)
-                )
-            network.throttled(response.status_code, delay)
-            network.pause(delay, response.status_code)
             attempt, waited = attempt + 1, waited + delay
 
     def _unanswered(self, evidence: Exchange, what: str, attempts: int, is_read: bool) -> NoAnswer:

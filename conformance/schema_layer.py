@@ -193,15 +193,9 @@ def _wait_out_throttling(client: ApiClient, response: Any, *args: Any, **kwargs:
     network: Network = client.network
     attempt, waited = 0, 0.0
     while response.status_code in RETRY_STATUSES:
-        delay = network.throttle_delay(
-            response.status_code, response.headers.get("Retry-After"), attempt
+        delay = network.wait_out(
+            response.status_code, response.headers.get("Retry-After"), attempt, waited
         )
-        if not network.may_retry(attempt, waited, delay):
-            raise network.give_up(
-                network.exhausted(response.status_code, attempt + 1, waited, delay)
-            )
-        network.throttled(response.status_code, delay)
-        network.pause(delay, response.status_code)
         network.check()
         network.acquire()
         _ = response.content  # read the answer so its connection can be reused
@@ -467,22 +461,14 @@ def _drain_all(
     """
     client = guard.client
     assert client is not None
+    document = guard.contract.document
     schemas = [_load(settings, guard, config) for config in configs]
     failed: list[tuple[dict[str, Any], SystemError]] = []
     with ThreadPoolExecutor(len(schemas), thread_name_prefix="schema-layer") as pool:
         running = [
             (
                 config,
-                pool.submit(
-                    _drain,
-                    schema,
-                    client,
-                    findings,
-                    lock,
-                    on_progress,
-                    crashed,
-                    guard.contract.document,
-                ),
+                pool.submit(_drain, schema, client, findings, lock, on_progress, crashed, document),
             )
             for config, schema in zip(configs, schemas, strict=True)
         ]
@@ -495,15 +481,8 @@ def _drain_all(
     for config, error in failed:
         alone = copy.deepcopy(config)
         alone["workers"] = 1
-        _drain(
-            _load(settings, guard, alone),
-            client,
-            findings,
-            lock,
-            on_progress,
-            crashed,
-            guard.contract.document,
-        )
+        schema = _load(settings, guard, alone)
+        _drain(schema, client, findings, lock, on_progress, crashed, document)
         crashed[f"engine {id(config)}"] = (
             f"a Schemathesis engine stopped ({error!r}) and ran again on one worker"
         )
