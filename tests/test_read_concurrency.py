@@ -99,7 +99,9 @@ def test_views_and_creates_do_not_wait_for_slow_index_requests(tmp_path: Path) -
         f"create median {statistics.median(creates) * 1000:.1f} ms"
     )
     # Waiting for the lock, a view or a create would take at least the rest of the index in
-    # flight, and usually several whole ones (1.6 s measured, 3 indexes' worth); sharing the
-    # processor with four of them, it takes a fraction of one (0.1 s).
-    assert statistics.median(views) < index_alone / 2
-    assert statistics.median(creates) < index_alone / 2
+    # flight, and usually several whole ones (1.6 s measured, 3 indexes' worth). Sharing the
+    # interpreter with four of them, it takes a fraction of one: 0.1 s measured, but a create
+    # (an fsync, then the interpreter's lock behind four busy threads) reached half an index on
+    # a quiet machine, where indexes are quickest. One whole index keeps both apart.
+    assert statistics.median(views) < index_alone
+    assert statistics.median(creates) < index_alone
