@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import uvicorn
 
-from conformance.config import Budget, Profile, Settings
+from conformance.config import Budget, Network, Profile, Settings
 from tests.conformance_servers.reference import create_app
 
 SMALL = Budget(max_examples=2, stateful_steps=4, property_examples=4, phases=("examples",))
@@ -92,12 +92,20 @@ def serve() -> Iterator[Callable[..., Served]]:
 
 
 def settings_for(url: str, **kwargs: Any) -> Settings:
-    """Settings for a quick, deterministic run against `url` with token `dev`."""
+    """Settings for a quick, deterministic run against `url` with token `dev`.
+
+    One thread unless a test asks for more: CPython 3.11's parser is not thread-safe, and
+    Hypothesis parses source while describing strategies, so parallel checks and Schemathesis
+    workers can stop an operation at random ("AST constructor recursion depth mismatch"). The
+    suite copes with that in a user's run; a test's assertions must not depend on it.
+    """
     defaults: dict[str, Any] = {
         "seed": 12345,
         "token": "dev",
         "budget": SMALL,
         "profile": Profile.FULL,
+        "workers": 1,
+        "network": Network(concurrency=1),
     }
     defaults.update(kwargs)
     return Settings.create(url, **defaults)
