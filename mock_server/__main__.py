@@ -233,11 +233,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     from mock_server.app import create_app, open_store
     from mock_server.banner import banner
     from mock_server.connections import guarded_protocol
+    from mock_server.database import StorageError
     from mock_server.fixture_cli import fixture_report
     from mock_server.fixtures import FixtureInvalid
     from mock_server.logs import mask_server_logs
     from mock_server.resources import ACTION_TABLE
-    from mock_server.storage import StorageError
     from openapi import SPEC_PATH
     from openapi.model import read_spec
 

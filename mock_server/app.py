@@ -19,16 +19,18 @@ from connexion import AsyncApp
 from connexion.middleware import MiddlewarePosition
 from connexion.resolver import RelativeResolver
 
-from mock_server import control, errors
+from mock_server import control, error_responses
 from mock_server.allow import AllowFromSpec
 from mock_server.cors import CORSMiddleware
+from mock_server.database import Database
 from mock_server.hosts import LOOPBACK_NAMES, AllowedHosts, is_loopback
-from mock_server.journal import JournalMiddleware, RequestJournal
 from mock_server.limits import BodySizeLimit
 from mock_server.media import NoSniff, RequestMediaType
 from mock_server.namespaces import NamespaceError, NamespaceMiddleware, namespace_error
 from mock_server.reload import FixtureWatcher
+from mock_server.request_journal import JournalMiddleware, RequestJournal
 from mock_server.resources import RESOURCES
+from mock_server.rules import Rules
 from mock_server.security import security_map
 from mock_server.settings import Settings
 from mock_server.state import MockState
@@ -38,8 +40,6 @@ from mock_server.steering import (
     ConnectionHandle,
     NetworkSteering,
 )
-from mock_server.storage import Database
-from mock_server.store import Store
 from mock_server.validation import CollectingJSONBodyValidator
 from openapi import CONTROL_SPEC_PATH, SPEC_PATH
 from openapi.model import Spec, read_spec
@@ -69,7 +69,7 @@ def open_state(
     )
 
 
-def open_store(settings: Settings, spec: Spec | None = None) -> tuple[Database, Store]:
+def open_store(settings: Settings, spec: Spec | None = None) -> tuple[Database, Rules]:
     """Open (or create from the base data) the database named by the settings."""
     state = open_state(settings, spec=spec)
     return state.db, state.store
@@ -170,5 +170,5 @@ def create_app(settings: Settings | None = None) -> AsyncApp:
         seed=settings.seed,
     )
     app.add_error_handler(NamespaceError, namespace_error)
-    errors.register(app)
+    error_responses.register(app)
     return app

@@ -18,7 +18,7 @@ from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-from mock_server.errors import error_body
+from mock_server.error_responses import error_body
 
 logger = logging.getLogger(__name__)
 

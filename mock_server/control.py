@@ -3,7 +3,7 @@
 The operationIds of mock-control.yaml name these functions through Connexion's
 `RelativeResolver("mock_server.control")`. Each handler makes one `MockState` call for the state
 the request addresses (the shared one, or the namespace `NamespaceMiddleware` found) and shapes
-the answer; errors take the API's shapes through `mock_server.errors`.
+the answer; errors take the API's shapes through `mock_server.error_responses`.
 
 Access: open when the mock listens on loopback and has no admin token; otherwise only with
 `X-Mock-Admin-Token` equal to the admin token (401 without). The API's tokens play no part.
@@ -20,9 +20,9 @@ from connexion.exceptions import BadRequestProblem, ProblemException
 from connexion.lifecycle import ConnexionResponse
 from connexion.security import ApiKeySecurityHandler
 
-from mock_server.exceptions import RecordNotFound
-from mock_server.journal import Filters
+from mock_server.domain_errors import RecordNotFound
 from mock_server.query import parse_datetime
+from mock_server.request_journal import Filters
 from mock_server.state import ImportMode, MockState
 
 Answer = tuple[Any, int] | tuple[Any, int, dict[str, str]]

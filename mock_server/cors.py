@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from mock_server.errors import send_error
+from mock_server.error_responses import send_error
 
 PREFLIGHT_MAX_AGE = 600
 """Seconds a browser may reuse a preflight; short, so that a restart with other flags shows soon."""

@@ -30,11 +30,11 @@ import yaml
 from connexion.json_schema import Draft4RequestValidator
 from jsonschema import FormatChecker, ValidationError
 
-from mock_server.exceptions import InvalidRecord, Problem
+from mock_server.database import Record
+from mock_server.domain_errors import InvalidRecord, Problem
 from mock_server.overlay import BaseData, Overlay
 from mock_server.resources import ACTION_TABLE, HISTORIZED, ID_FIELDS, RESOURCES
-from mock_server.storage import Record
-from mock_server.store import Store
+from mock_server.rules import Rules
 from openapi import CONTROL_SPEC_PATH, SPEC_PATH
 
 VERSION = 1
@@ -309,7 +309,7 @@ def _rule_problems(merged: Mapping[str, Mapping[str, _Entry | Record]]) -> list[
         table: {i: e.record if isinstance(e, _Entry) else e for i, e in entries.items()}
         for table, entries in merged.items()
     }
-    store = Store(Overlay(base_data(tables)))
+    store = Rules(Overlay(base_data(tables)))
     problems = []
     for table in RESOURCES:
         for entry in merged[table].values():
@@ -329,7 +329,7 @@ def _rule_problems(merged: Mapping[str, Mapping[str, _Entry | Record]]) -> list[
 
 def base_data(tables: Mapping[str, Mapping[str, Record]]) -> BaseData:
     """Read-only tables with the indexes the store needs."""
-    return BaseData(tables, ID_FIELDS, Store.indexes())
+    return BaseData(tables, ID_FIELDS, Rules.indexes())
 
 
 def load_files(paths: Sequence[Path]) -> Tables:

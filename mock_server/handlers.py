@@ -14,14 +14,14 @@ from connexion import request
 from connexion.lifecycle import ConnexionResponse
 
 from mock_server.resources import RESOURCES
-from mock_server.store import Store
+from mock_server.rules import Rules
 
 Answer = tuple[Any, int] | tuple[Any, int, dict[str, str]]
 
 
-def _store() -> Store:
+def _store() -> Rules:
     store = request.state.store
-    assert isinstance(store, Store)
+    assert isinstance(store, Rules)
     return store
 
 

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from mock_server.errors import send_error
+from mock_server.error_responses import send_error
 
 LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
 

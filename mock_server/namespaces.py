@@ -22,10 +22,10 @@ from connexion.lifecycle import ConnexionRequest, ConnexionResponse
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from mock_server.errors import error_body
+from mock_server.error_responses import error_body
 from mock_server.fixtures import KEYS
 from mock_server.overlay import BaseData, Overlay
-from mock_server.store import Store
+from mock_server.rules import Rules
 
 HEADER = "x-mock-namespace"
 QUERY = "__namespace"
@@ -45,7 +45,7 @@ class NamespaceError(Exception):
 @dataclass
 class _Namespace:
     overlay: Overlay
-    store: Store
+    store: Rules
     created: float = field(default_factory=time.time)
     last_used: float = field(default_factory=time.monotonic)
     last_used_wall: float = field(default_factory=time.time)
@@ -93,7 +93,7 @@ class Namespaces:
                 {"Retry-After": str(retry)},
             )
         overlay = Overlay(base or self.base)
-        namespace = _Namespace(overlay, Store(overlay, sort_aliases=self.sort_aliases))
+        namespace = _Namespace(overlay, Rules(overlay, sort_aliases=self.sort_aliases))
         self._namespaces[name] = namespace
         return namespace
 

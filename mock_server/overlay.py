@@ -1,7 +1,7 @@
 """Copy-on-write record containers for namespaces: read-only base tables and an overlay of changes.
 
 `BaseData` holds a data set once (the default data, the `--data` fixtures, a snapshot) with the
-same secondary indexes as the database. `Overlay` serves the `mock_server.storage.Records`
+same secondary indexes as the database. `Overlay` serves the `mock_server.database.Records`
 interface over a `BaseData` and keeps, in memory, only the records a client created, changed or
 deleted, so fifty namespaces over one large data set hold one copy of it plus their own changes.
 Records handed out are copies or read-only views: the base is never written.
@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from mock_server.storage import Record
+from mock_server.database import Record
 
 _MISSING: Any = object()
 Tables = Mapping[str, Mapping[str, Record]]

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from mock_server import fixtures
-from mock_server.exceptions import RecordNotFound
+from mock_server.domain_errors import RecordNotFound
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 _SUFFIX = ".json"

@@ -17,14 +17,14 @@ from pathlib import Path
 from typing import Any, Literal
 
 from mock_server import fixtures
+from mock_server.database import Database, Record
 from mock_server.default_data import default_data
-from mock_server.journal import RequestJournal
 from mock_server.namespaces import Namespaces
 from mock_server.overlay import BaseData, Overlay
+from mock_server.request_journal import RequestJournal
 from mock_server.resources import ID_FIELDS
+from mock_server.rules import Rules
 from mock_server.snapshots import SnapshotInfo, Snapshots, folder_for
-from mock_server.storage import Database, Record
-from mock_server.store import Store
 
 logger = logging.getLogger(__name__)
 
@@ -87,7 +87,7 @@ class MockState:
         sort_aliases: Mapping[str, Mapping[str, str]] | None = None,
     ) -> None:
         self.db = db
-        self.store = Store(db, sort_aliases=sort_aliases)
+        self.store = Rules(db, sort_aliases=sort_aliases)
         self.base = base
         self.journal = journal
         self.namespaces = Namespaces(
@@ -114,7 +114,7 @@ class MockState:
         """
         tables, fingerprint = read_base(data_paths)
         base = fixtures.base_data(tables)
-        db = Database(db_path, ID_FIELDS, Store.indexes())
+        db = Database(db_path, ID_FIELDS, Rules.indexes())
         made = not db_path.exists()
         db.open(lambda: {name: list(docs.values()) for name, docs in tables.items()})
         stamp = db_path.with_name(db_path.name + ".base")

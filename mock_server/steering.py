@@ -35,7 +35,7 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mock_server import query
-from mock_server.errors import error_body, send_json
+from mock_server.error_responses import error_body, send_json
 from mock_server.settings import MAX_DELAY_MS
 from openapi.model import Operation, Response, Spec
 

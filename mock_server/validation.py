@@ -4,7 +4,7 @@ Connexion's own JSON body validator stops at the first schema error, answers 400
 lets a body that is not UTF-8 (or a number too long to parse) escape as a 500. This one reads the
 body defensively (400 for anything that is not a JSON document), answers 400 for a body that is
 not a JSON object, and raises `BodyInvalid` with one `Problem` per schema error, which
-`mock_server.errors` answers as the brief's 422 list. When a create or update body breaks its
+`mock_server.error_responses` answers as the brief's 422 list. When a create or update body breaks its
 schema, the store's own rules (unknown references, a day ending before it begins) are checked too,
 so that one answer lists every problem.
 """
@@ -21,7 +21,7 @@ from connexion.validators import JSONRequestBodyValidator
 from jsonschema import FormatChecker, ValidationError
 from starlette.types import Receive, Scope
 
-from mock_server.exceptions import InvalidRecord, Problem, label
+from mock_server.domain_errors import InvalidRecord, Problem, label
 
 # Draft 4's checker knows no `date`; the spec uses it for calendar days.
 _FORMATS = FormatChecker(["date", "date-time"])

@@ -1,9 +1,8 @@
-"""The one reading of an OpenAPI 3.0 document: loading, `$ref` resolution and the operations.
+"""The API model read from an OpenAPI 3.0 document: its operations, responses and extensions.
 
 Parts of the kit that need to know what the contract declares (an operation's statuses, their
 bodies, headers and examples, the index's sort aliases) read it here rather than restating it.
-The document is loaded with dates kept as strings: a YAML `2024-01-10` is the JSON string the
-API answers, not a `datetime.date`.
+Loading and `$ref` resolution are `openapi.document`'s.
 """
 
 from __future__ import annotations
@@ -14,60 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
-
-
-class SpecError(ValueError):
-    """The document cannot be read, or a `$ref` in it leads nowhere."""
-
-
-class _StringDateLoader(yaml.SafeLoader):
-    """SafeLoader without the timestamp resolver: dates stay the strings the API exchanges."""
-
-
-_StringDateLoader.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-
-
-def load_document(path: str | Path) -> dict[str, Any]:
-    """The YAML or JSON document at `path`, dates as strings."""
-    try:
-        document = yaml.load(Path(path).read_text(encoding="utf-8"), Loader=_StringDateLoader)  # noqa: S506 - a SafeLoader subclass
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise SpecError(f"cannot read {path}: {exc}") from exc
-    if not isinstance(document, dict):
-        raise SpecError(f"{path} is not an OpenAPI document (expected a mapping)")
-    return document
-
-
-def pointer_get(document: Any, pointer: str) -> Any:
-    """The node at a JSON pointer (`#/components/schemas/Error` or `/components/...`)."""
-    node = document
-    for raw in pointer.lstrip("#").split("/")[1:]:
-        token = raw.replace("~1", "/").replace("~0", "~")
-        if isinstance(node, Mapping) and token in node:
-            node = node[token]
-        elif isinstance(node, list) and token.isdigit() and int(token) < len(node):
-            node = node[int(token)]
-        else:
-            raise SpecError(f"{pointer} leads nowhere")
-    return node
-
-
-def resolve(document: Mapping[str, Any], node: Any) -> Any:
-    """`node` with a local `$ref` (and chains of them) followed; other nodes as they are."""
-    seen: set[str] = set()
-    while isinstance(node, Mapping) and isinstance(node.get("$ref"), str):
-        ref = node["$ref"]
-        if not ref.startswith("#") or ref in seen:
-            raise SpecError(f"cannot resolve {ref}")
-        seen.add(ref)
-        node = pointer_get(document, ref)
-    return node
+from openapi.document import HTTP_METHODS, load_document, resolve
 
 
 @dataclass(frozen=True)

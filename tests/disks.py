@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from mock_server import storage
+from mock_server import database
 
 
 @contextmanager
@@ -128,5 +128,5 @@ class _FaultyFile:
 def inject_faults(monkeypatch: pytest.MonkeyPatch, suffix: str) -> FaultyDisk:
     """A `FaultyDisk` for the storage's files whose name ends with `suffix` (`.journal`, `.tmp`)."""
     disk = FaultyDisk(lambda path: path.endswith(suffix))
-    monkeypatch.setattr(storage, "open", disk.open, raising=False)
+    monkeypatch.setattr(database, "open", disk.open, raising=False)
     return disk

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from mock_server.storage import Database, JournaledStorage
+from mock_server.database import Database, JournaledStorage
 
 IDS = {"parent": "pid", "child": "cid"}
 INDEXES = {"child": ("pid",)}
@@ -104,7 +104,7 @@ def test_writes_and_reads_do_not_wait_for_the_snapshot_of_a_large_database(
 WRITER = textwrap.dedent(
     """
     import sys
-    from mock_server.storage import Database, JournaledStorage
+    from mock_server.database import Database, JournaledStorage
 
     JournaledStorage.min_compact_changes = 20
     JournaledStorage.compact_ratio = 0.0

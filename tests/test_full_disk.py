@@ -70,7 +70,7 @@ def test_a_write_on_a_full_disk_is_507_and_changes_nothing(
         assert client.get("/v2/action-session/view/sess-1").json() == before
         assert client.get("/v2/action-session-subscription/view/ssub-1").json()["done"] == 1
         # Logged once for the run of refusals, not once per request.
-        logged = [r.getMessage() for r in caplog.records if r.name == "mock_server.storage"]
+        logged = [r.getMessage() for r in caplog.records if r.name == "mock_server.database"]
         assert logged == [
             f"cannot write the journal {db}.journal: the disk is full (No space left on device); "
             "changes are refused until it can be written"
@@ -82,7 +82,7 @@ def test_a_write_on_a_full_disk_is_507_and_changes_nothing(
         )
         assert created.status_code == 201
         assert len(_journal_lines(db)) == len(lines) + 1
-        logged = [r.getMessage() for r in caplog.records if r.name == "mock_server.storage"]
+        logged = [r.getMessage() for r in caplog.records if r.name == "mock_server.database"]
         assert logged[-1] == f"the journal {db}.journal can be written again"
     mock.stop()
 

@@ -16,11 +16,11 @@ from typing import Any
 
 import httpx
 
+from mock_server.database import Database
 from mock_server.default_data import default_data
 from mock_server.process import MockProcess
 from mock_server.resources import ID_FIELDS
-from mock_server.storage import Database
-from mock_server.store import Store
+from mock_server.rules import Rules
 from tests.conftest import AUTH
 
 SESSIONS = 20_000
@@ -53,7 +53,7 @@ def _timed(client: httpx.Client, method: str, url: str, **kwargs: Any) -> float:
 
 def test_views_and_creates_do_not_wait_for_slow_index_requests(tmp_path: Path) -> None:
     db = tmp_path / "big.json"
-    database = Database(db, ID_FIELDS, Store.indexes())
+    database = Database(db, ID_FIELDS, Rules.indexes())
     database.open(_large_data)
     database.close()
     with (

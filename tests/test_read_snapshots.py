@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from mock_server.storage import Database
+from mock_server.database import Database
 
 IDS = {"parent": "pid", "child": "cid"}
 INDEXES = {"child": ("pid",)}

@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pytest
 
+from mock_server.database import Database, JournaledStorage
 from mock_server.default_data import ACTIONS
 from mock_server.resources import ID_FIELDS
-from mock_server.storage import Database, JournaledStorage
-from mock_server.store import Store
+from mock_server.rules import Rules
 from tests.conftest import RunningMock
 from tests.disks import inject_faults
 
@@ -38,11 +38,11 @@ def test_a_failed_snapshot_keeps_every_write_acknowledged_and_is_retried_with_ba
     monkeypatch.setattr(JournaledStorage, "compact_backoff", (1.0, 60.0))
     db = tmp_path / "db.json"
     journal = tmp_path / "db.json.journal"
-    small = Database(db, ID_FIELDS, Store.indexes())
+    small = Database(db, ID_FIELDS, Rules.indexes())
     small.open(lambda: {"action": ACTIONS[:1]})
     small.close()
     disk = inject_faults(monkeypatch, ".tmp")
-    caplog.set_level(logging.WARNING, logger="mock_server.storage")
+    caplog.set_level(logging.WARNING, logger="mock_server.database")
     mock = start_mock(db)
     created = []
     with mock.client() as client:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from mock_server.storage import Database, StorageError
+from mock_server.database import Database, StorageError
 
 IDS = {"parent": "pid", "child": "cid"}
 INDEXES = {"child": ("pid",)}

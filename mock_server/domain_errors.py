@@ -1,6 +1,6 @@
-"""The domain's exceptions: what the store refuses, independent of HTTP.
+"""The domain's exceptions: what the rules refuse, independent of HTTP.
 
-`mock_server.errors` translates each into the brief's error shape for its status.
+`mock_server.error_responses` translates each into the brief's error shape for its status.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 
 class DomainError(Exception):
-    """Base of everything the store refuses."""
+    """Base of everything the rules refuse."""
 
 
 class RecordNotFound(DomainError):

@@ -2,7 +2,7 @@
 
 It owns the rules the spec cannot express (references, id uniqueness, date order, computed
 fields, delete with force and cascade) and computes derived fields in one place (`_answer`).
-It reaches the records only through `mock_server.storage.Records` (the database, or a namespace's
+It reaches the records only through `mock_server.database.Records` (the database, or a namespace's
 overlay), and every write goes through one transaction so that a change is applied whole or
 not at all.
 """
@@ -16,7 +16,8 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from mock_server import query
-from mock_server.exceptions import (
+from mock_server.database import Record, Records
+from mock_server.domain_errors import (
     DeleteBlocked,
     IdTaken,
     InvalidRecord,
@@ -34,10 +35,9 @@ from mock_server.resources import (
     RESOURCES,
     Resource,
 )
-from mock_server.storage import Record, Records
 
 
-class Store:
+class Rules:
     """The mock's state and rules. Plain dicts in and out; thread-safe through the database lock."""
 
     def __init__(

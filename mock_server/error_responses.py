@@ -21,14 +21,14 @@ from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect
 from starlette.types import Send
 
-from mock_server.exceptions import (
+from mock_server.database import StorageError, StorageFull
+from mock_server.domain_errors import (
     DeleteBlocked,
     DomainError,
     IdTaken,
     InvalidRecord,
     RecordNotFound,
 )
-from mock_server.storage import StorageError, StorageFull
 
 logger = logging.getLogger(__name__)
 
