@@ -29,7 +29,9 @@ import httpx
 
 from mock_server.default_data import default_data
 from mock_server.process import MockProcess, free_port
-from mock_server.resources import ID_FIELDS
+from mock_server.resources import read_mock_api
+
+API = read_mock_api()
 
 ROOT = Path(__file__).resolve().parents[1]
 SPEC = ROOT / "openapi" / "openapi.yaml"
@@ -64,7 +66,7 @@ def build_database(path: Path, sessions: int) -> None:
             }
         )
     snapshot = {
-        name: {rec[ID_FIELDS[name]]: rec for rec in records} for name, records in tables.items()
+        name: {rec[API.id_fields[name]]: rec for rec in records} for name, records in tables.items()
     }
     path.write_text(json.dumps(snapshot, separators=(",", ":")), encoding="utf-8")
 

@@ -27,8 +27,8 @@ import httpx
 
 from conformance.client import ApiClient, Exchange, GaveUp
 from conformance.config import Profile, Settings
-from conformance.contract import Contract, Resource
 from conformance.failures import CheckFailure, ConformanceError
+from openapi.model import ApiModel, Resource
 
 logger = logging.getLogger(__name__)
 
@@ -41,7 +41,7 @@ _R = TypeVar("_R")
 class Tracker:
     """Ids created by this run, per resource, in creation order (thread-safe)."""
 
-    def __init__(self, contract: Contract, run_id: str) -> None:
+    def __init__(self, contract: ApiModel, run_id: str) -> None:
         self.contract = contract
         self.run_id = run_id
         self._ids: dict[str, list[str]] = {name: [] for name in contract.resources}
@@ -121,7 +121,7 @@ class Tracker:
         return allowed
 
 
-def _operation_of(contract: Contract, path: str) -> tuple[Resource, str, str | None] | None:
+def _operation_of(contract: ApiModel, path: str) -> tuple[Resource, str, str | None] | None:
     for resource in contract.resources.values():
         for operation, template in resource.paths.items():
             head, _, _ = template.partition("{id}")
@@ -134,7 +134,7 @@ def _operation_of(contract: Contract, path: str) -> tuple[Resource, str, str | N
 
 def delete_everything(
     client: ApiClient,
-    contract: Contract,
+    contract: ApiModel,
     tracker: Tracker,
     gone: set[tuple[str, str]] | None = None,
 ) -> list[str]:
@@ -188,12 +188,12 @@ def _each(client: ApiClient, func: Callable[[_T], _R], items: list[_T]) -> list[
         return list(pool.map(func, items))
 
 
-def _deletion_order(contract: Contract) -> list[Resource]:
+def _deletion_order(contract: ApiModel) -> list[Resource]:
     return [r for r in contract.resources.values() if r.parent is not None] + [contract.root]
 
 
 def _marked(
-    client: ApiClient, contract: Contract, settings: Settings
+    client: ApiClient, contract: ApiModel, settings: Settings
 ) -> tuple[list[tuple[Resource, str]], Exchange | None]:
     """Records listed with this run's marker in `data` (within the references' tenant and office)."""
     found: list[tuple[Resource, str]] = []
@@ -226,7 +226,7 @@ def _marked(
 
 def sweep(
     client: ApiClient,
-    contract: Contract,
+    contract: ApiModel,
     tracker: Tracker,
     settings: Settings,
     gone: set[tuple[str, str]] | None = None,
@@ -243,7 +243,7 @@ def sweep(
 
 def find_leaks(
     client: ApiClient,
-    contract: Contract,
+    contract: ApiModel,
     tracker: Tracker,
     settings: Settings,
     gone: set[tuple[str, str]] | None = None,
@@ -278,7 +278,7 @@ def find_leaks(
 
 
 def read_back(
-    client: ApiClient, contract: Contract, tracker: Tracker, settings: Settings, sent: Exchange
+    client: ApiClient, contract: ApiModel, tracker: Tracker, settings: Settings, sent: Exchange
 ) -> str:
     """Whether a write that got no answer landed, found by reading; a landed create is tracked."""
     path = httpx.URL(sent.url).path
@@ -318,7 +318,7 @@ def _json(raw: bytes | None) -> Any:
 
 def _read_back_create(
     client: ApiClient,
-    contract: Contract,
+    contract: ApiModel,
     tracker: Tracker,
     settings: Settings,
     resource: Resource,
@@ -373,7 +373,7 @@ class Leftover:
     id: str
 
 
-def leftovers(contract: Contract, tracker: Tracker, gone: set[tuple[str, str]]) -> list[Leftover]:
+def leftovers(contract: ApiModel, tracker: Tracker, gone: set[tuple[str, str]]) -> list[Leftover]:
     """Tracked records not confirmed deleted, in the order they must be deleted."""
     return [
         Leftover(resource.name, resource.entity, record_id)
@@ -419,7 +419,7 @@ def read_leftovers(path: Path) -> dict[str, Any]:
 
 
 def finish_leftovers(
-    client: ApiClient, contract: Contract, document: dict[str, Any]
+    client: ApiClient, contract: ApiModel, document: dict[str, Any]
 ) -> tuple[list[str], list[dict[str, str]]]:
     """Delete the records of a leftovers file; (lines of what happened, records still left)."""
     lines: list[str] = []

@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from conformance.client import ApiClient, Exchange
-from conformance.contract import Contract, Resource
 from conformance.failures import CheckFailure
+from openapi.model import ApiModel, Resource
 
 
 @dataclass(frozen=True)
@@ -63,7 +63,7 @@ def search(
 
 
 def fetch(
-    client: ApiClient, contract: Contract, resource: Resource, body: dict[str, Any], title: str
+    client: ApiClient, contract: ApiModel, resource: Resource, body: dict[str, Any], title: str
 ) -> Page:
     """One index request; a non-200 or non-array answer fails with `title`."""
     exchange = client.send("POST", resource.path("index"), body)
@@ -89,7 +89,7 @@ def fetch(
 
 def walk(
     client: ApiClient,
-    contract: Contract,
+    contract: ApiModel,
     resource: Resource,
     body: dict[str, Any],
     *,
@@ -119,7 +119,7 @@ def walk(
 
 def all_records(
     client: ApiClient,
-    contract: Contract,
+    contract: ApiModel,
     resource: Resource,
     body: dict[str, Any],
     *,

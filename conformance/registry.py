@@ -19,8 +19,8 @@ from conformance.failures import CheckFailure
 if TYPE_CHECKING:
     from conformance.cleanup import Tracker
     from conformance.client import ApiClient, Exchange
-    from conformance.contract import Contract
     from conformance.world import World
+    from openapi.model import ApiModel
 
 CheckFunction = Callable[["CheckContext"], None]
 
@@ -68,7 +68,7 @@ class CheckContext:
     """What a check may use: settings, contract, client, the run's data and its tracker."""
 
     settings: Settings
-    contract: Contract
+    contract: ApiModel
     client: ApiClient
     world: World
     tracker: Tracker

@@ -33,12 +33,13 @@ from conformance.cleanup import (
 )
 from conformance.client import ApiClient, GaveUp, Network, NoAnswer, Waits
 from conformance.config import Profile, Settings
-from conformance.contract import Contract, load_contract
+from conformance.contract import load_contract
 from conformance.credentials import authenticate
 from conformance.failures import CheckFailure, ConformanceError, Finding
 from conformance.registry import REGISTRY, Check, CheckContext
 from conformance.tls import verify_for
 from conformance.world import World, build_world
+from openapi.model import ApiModel
 
 logger = logging.getLogger(__name__)
 
@@ -240,7 +241,7 @@ def run(settings: Settings, listener: Listener | None = None) -> Result:
     return result
 
 
-def _preflight(client: ApiClient, contract: Contract) -> None:
+def _preflight(client: ApiClient, contract: ApiModel) -> None:
     try:
         exchange = client.send("POST", contract.root.path("index"), {"per-page": 1})
     except NoAnswer as exc:
@@ -261,7 +262,7 @@ def _preflight(client: ApiClient, contract: Contract) -> None:
 
 def _run_all(
     settings: Settings,
-    contract: Contract,
+    contract: ApiModel,
     client: ApiClient,
     tracker: Tracker,
     chosen: list[Check],
@@ -321,7 +322,7 @@ def _run_all(
 
 
 def _schema_layer(
-    settings: Settings, contract: Contract, client: ApiClient, tracker: Tracker, listener: Listener
+    settings: Settings, contract: ApiModel, client: ApiClient, tracker: Tracker, listener: Listener
 ) -> Outcome:
     from conformance.schema_layer import run_schema_layer
 
@@ -345,7 +346,7 @@ def _schema_layer(
 
 def _run_checks(
     settings: Settings,
-    contract: Contract,
+    contract: ApiModel,
     client: ApiClient,
     tracker: Tracker,
     world: World,
@@ -426,7 +427,7 @@ def _evidence(exc: CheckFailure) -> tuple[str, str, str]:
 
 def _cleanup(
     settings: Settings,
-    contract: Contract,
+    contract: ApiModel,
     client: ApiClient,
     tracker: Tracker,
     listener: Listener,

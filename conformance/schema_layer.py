@@ -52,10 +52,10 @@ from conformance.client import (
     redact,
 )
 from conformance.config import DEFAULT_PHASES, Profile, Settings
-from conformance.contract import Contract, Resource
 from conformance.credentials import Credential
 from conformance.failures import ConformanceError, Finding
 from conformance.guesses import locate, marked
+from openapi.model import ApiModel, Resource
 
 logger = logging.getLogger(__name__)
 
@@ -69,7 +69,7 @@ class Guard:
     def __init__(
         self,
         settings: Settings,
-        contract: Contract,
+        contract: ApiModel,
         tracker: Tracker,
         anchor: str | None,
         client: ApiClient | None = None,
@@ -278,7 +278,7 @@ def _rate(rate: float) -> str:
     return f"{int(rate)}/s" if rate >= 1 else f"{max(1, int(rate * 60))}/m"
 
 
-def _config(settings: Settings, contract: Contract) -> dict[str, Any]:
+def _config(settings: Settings, contract: ApiModel) -> dict[str, Any]:
     budget = settings.budget
     no_reuse = {"extra-data-sources": {"responses": False}}
     config: dict[str, Any] = {
@@ -367,7 +367,7 @@ def _renewing_bearer(schema: Any, credential: Credential) -> None:
 
 def run_schema_layer(
     settings: Settings,
-    contract: Contract,
+    contract: ApiModel,
     client: ApiClient,
     tracker: Tracker,
     on_progress: Callable[[str], None] | None = None,

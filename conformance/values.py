@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
-from conformance.contract import FieldKind
+from openapi.model import FieldKind
 
 
 def _instant(value: str) -> datetime | str:

@@ -19,8 +19,8 @@ from conformance import index
 from conformance.cleanup import Tracker
 from conformance.client import ApiClient
 from conformance.config import Profile, Settings
-from conformance.contract import Contract, Resource
 from conformance.failures import CheckFailure
+from openapi.model import ApiModel, Resource
 
 logger = logging.getLogger(__name__)
 
@@ -51,7 +51,7 @@ class World:
 
 
 def build_world(
-    settings: Settings, contract: Contract, client: ApiClient, tracker: Tracker
+    settings: Settings, contract: ApiModel, client: ApiClient, tracker: Tracker
 ) -> World:
     """Create (full) or find (safe) the data checks run on."""
     if settings.profile is Profile.FULL:
@@ -140,7 +140,7 @@ def _child_bodies(
     return bodies
 
 
-def _create(settings: Settings, contract: Contract, client: ApiClient, tracker: Tracker) -> World:
+def _create(settings: Settings, contract: ApiModel, client: ApiClient, tracker: Tracker) -> World:
     root = contract.root
     budget = settings.budget
     world = World()
@@ -190,7 +190,7 @@ def _create(settings: Settings, contract: Contract, client: ApiClient, tracker: 
     return world
 
 
-def _discover(settings: Settings, contract: Contract, client: ApiClient) -> World:
+def _discover(settings: Settings, contract: ApiModel, client: ApiClient) -> World:
     root = contract.root
     refs = settings.references
     world = World()
@@ -229,7 +229,7 @@ def _discover(settings: Settings, contract: Contract, client: ApiClient) -> Worl
 
 def new_family(
     settings: Settings,
-    contract: Contract,
+    contract: ApiModel,
     client: ApiClient,
     tracker: Tracker,
     title: str,

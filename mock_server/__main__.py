@@ -144,10 +144,24 @@ def _parser() -> argparse.ArgumentParser:
         help="forget a namespace unused for this long (default 3600)",
     )
     parser.add_argument(
+        "--max-import-bytes",
+        type=_positive(int),
+        metavar="N",
+        help="the largest fixture POST /__mock/import takes (default 268435456, 256 MiB)",
+    )
+    parser.add_argument(
+        "--spec",
+        type=Path,
+        dest="spec_path",
+        metavar="FILE",
+        help="serve this OpenAPI document instead of the packaged contract (a draft being "
+        "edited, say); its resources must follow the same /v2/{resource}/{operation} convention",
+    )
+    parser.add_argument(
         "--reload",
         action="store_true",
         default=None,
-        help="watch the --data files and apply an edit without losing the state",
+        help="watch the spec and the --data files and apply an edit without losing the state",
     )
     return parser
 
@@ -209,6 +223,8 @@ def settings_from_args(argv: Sequence[str] | None, base: Settings) -> Settings:
         "max_namespaces": args.max_namespaces,
         "namespace_ttl": args.namespace_ttl,
         "reload": args.reload,
+        "spec_path": args.spec_path,
+        "max_import_bytes": args.max_import_bytes,
     }
     settings = dataclasses.replace(base, **{k: v for k, v in overrides.items() if v is not None})
     if settings.admin_token is not None and settings.admin_token in settings.tokens:
@@ -237,17 +253,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     from mock_server.fixture_cli import fixture_report
     from mock_server.fixtures import FixtureInvalid
     from mock_server.logs import mask_server_logs
-    from mock_server.resources import ACTION_TABLE
-    from openapi import SPEC_PATH
-    from openapi.model import read_spec
+    from mock_server.resources import ACTION_TABLE, mock_api
+    from openapi.document import SpecError
+    from openapi.model import read_api, read_spec
 
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s"
     )
-    spec = read_spec(SPEC_PATH)
+    try:
+        spec = read_spec(settings.spec_path)
+        api = mock_api(read_api(spec))
+    except SpecError as exc:
+        print(f"mock_server: {exc}", file=sys.stderr)
+        return 2
     try:
         # Open once up front so that a broken database is a clear one-line error, not a trace.
-        db, _store = open_store(settings, spec)
+        db, _store = open_store(settings, api)
         with db.reading():
             actions = [dict(a) for a in db.iter_raw(ACTION_TABLE)]
         db.close()
@@ -257,7 +278,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except FixtureInvalid as exc:
         print(fixture_report(exc), file=sys.stderr)
         return 2
-    ready = banner(settings, spec.operations["action_session.index"].path, actions)
+    ready = banner(settings, api.model.root.path("index"), actions)
 
     class AnnouncingServer(uvicorn.Server):
         """Prints the ready message once the socket listens, not before."""

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
+from typing import Any
 
 from connexion import AsyncApp
 from connexion.middleware import MiddlewarePosition
@@ -26,10 +28,15 @@ from mock_server.database import Database
 from mock_server.hosts import LOOPBACK_NAMES, AllowedHosts, is_loopback
 from mock_server.limits import BodySizeLimit
 from mock_server.media import NoSniff, RequestMediaType
-from mock_server.namespaces import NamespaceError, NamespaceMiddleware, namespace_error
-from mock_server.reload import FixtureWatcher
+from mock_server.namespaces import (
+    CONTROL_PREFIX,
+    NamespaceError,
+    NamespaceMiddleware,
+    namespace_error,
+)
+from mock_server.reload import FileWatcher, SpecReloader
 from mock_server.request_journal import JournalMiddleware, RequestJournal
-from mock_server.resources import RESOURCES
+from mock_server.resources import MockApi, mock_api, read_mock_api
 from mock_server.rules import Rules
 from mock_server.security import security_map
 from mock_server.settings import Settings
@@ -41,8 +48,8 @@ from mock_server.steering import (
     NetworkSteering,
 )
 from mock_server.validation import CollectingJSONBodyValidator
-from openapi import CONTROL_SPEC_PATH, SPEC_PATH
-from openapi.model import Spec, read_spec
+from openapi import CONTROL_SPEC_PATH
+from openapi.model import Spec, read_api, read_spec
 
 EXPOSED_HEADERS = ("Allow", PREFERENCE_APPLIED)
 """Headers the mock itself adds that a page may need to read, beside those the spec declares."""
@@ -50,13 +57,8 @@ EXPOSED_HEADERS = ("Allow", PREFERENCE_APPLIED)
 logger = logging.getLogger(__name__)
 
 
-def sort_aliases(spec: Spec) -> dict[str, dict[str, str]]:
-    """Each resource's index sort aliases, as the spec declares them."""
-    return {name: spec.sort_aliases(f"{name}.index") for name in RESOURCES}
-
-
 def open_state(
-    settings: Settings, journal: RequestJournal | None = None, spec: Spec | None = None
+    settings: Settings, journal: RequestJournal | None = None, api: MockApi | None = None
 ) -> MockState:
     """Open the database named by the settings, made from the base data (default or `--data`)."""
     return MockState.open(
@@ -65,36 +67,65 @@ def open_state(
         journal=journal if journal is not None else RequestJournal(settings.journal_size),
         max_namespaces=settings.max_namespaces,
         namespace_ttl=settings.namespace_ttl,
-        sort_aliases=sort_aliases(spec or read_spec(SPEC_PATH)),
+        api=api or read_mock_api(settings.spec_path),
     )
 
 
-def open_store(settings: Settings, spec: Spec | None = None) -> tuple[Database, Rules]:
+def open_store(settings: Settings, api: MockApi | None = None) -> tuple[Database, Rules]:
     """Open (or create from the base data) the database named by the settings."""
-    state = open_state(settings, spec=spec)
+    state = open_state(settings, api=api)
     return state.db, state.store
 
 
-def create_app(settings: Settings | None = None) -> AsyncApp:
-    """A new mock app for `settings` (defaults: `Settings()`)."""
+def create_app(settings: Settings | None = None) -> AsyncApp | SpecReloader:
+    """A new mock app for `settings` (defaults: `Settings()`).
+
+    With `settings.reload`, the app is a `SpecReloader` that serves a Connexion app rebuilt from
+    the spec each time the file changes; the state (opened once, in the first app's lifespan)
+    carries over.
+    """
     settings = settings or Settings()
-    spec = read_spec(SPEC_PATH)
+    spec = read_spec(settings.spec_path)
+    api = mock_api(read_api(spec))
     journal = RequestJournal(settings.journal_size)
+    reloader = (
+        SpecReloader(settings.spec_path, lambda s, a: _connexion_app(settings, s, a, journal))
+        if settings.reload
+        else None
+    )
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: object) -> AsyncIterator[dict[str, object]]:
-        state = open_state(settings, journal, spec)
-        watcher = None
+        state = open_state(settings, journal, api)
+        watchers = []
         if settings.reload and settings.data_paths:
             paths = settings.data_paths
-            watcher = FixtureWatcher(paths, lambda: state.rebase(paths)).start()
+            watchers.append(FileWatcher(paths, lambda: state.rebase(paths)).start())
+        if reloader is not None:
+            watchers.append(FileWatcher((settings.spec_path,), lambda: reloader.reload(state)))
+            watchers[-1].start()
         try:
             yield {"store": state.store, "mock": state}
         finally:
-            if watcher is not None:
+            for watcher in watchers:
                 watcher.stop()
             state.close()
 
+    app = _connexion_app(settings, spec, api, journal, lifespan)
+    if reloader is None:
+        return app
+    reloader.serve(app)
+    return reloader
+
+
+def _connexion_app(
+    settings: Settings,
+    spec: Spec,
+    api: MockApi,
+    journal: RequestJournal,
+    lifespan: Callable[[Any], AbstractAsyncContextManager[dict[str, object]]] | None = None,
+) -> AsyncApp:
+    """The Connexion app serving `spec`: routes, security, validation, middlewares."""
     app = AsyncApp(
         __name__,
         lifespan=lifespan,
@@ -102,7 +133,7 @@ def create_app(settings: Settings | None = None) -> AsyncApp:
         validator_map={"body": {"application/json": CollectingJSONBodyValidator}},
     )
     app.add_api(
-        SPEC_PATH,
+        settings.spec_path,
         resolver=RelativeResolver("mock_server.handlers"),
         validate_responses=settings.validate_responses,
         strict_validation=False,
@@ -133,7 +164,7 @@ def create_app(settings: Settings | None = None) -> AsyncApp:
     app.add_middleware(
         AllowFromSpec,
         position=MiddlewarePosition.BEFORE_EXCEPTION,
-        spec_paths=(SPEC_PATH, CONTROL_SPEC_PATH),
+        spec_paths=(settings.spec_path, CONTROL_SPEC_PATH),
     )
     app.add_middleware(
         NetworkSteering,
@@ -143,7 +174,10 @@ def create_app(settings: Settings | None = None) -> AsyncApp:
         seed=settings.seed,
     )
     app.add_middleware(
-        BodySizeLimit, position=MiddlewarePosition.BEFORE_SWAGGER, max_bytes=settings.max_body_bytes
+        BodySizeLimit,
+        position=MiddlewarePosition.BEFORE_SWAGGER,
+        max_bytes=settings.max_body_bytes,
+        larger={f"{CONTROL_PREFIX}/import": settings.max_import_bytes},
     )
     app.add_middleware(RequestMediaType, position=MiddlewarePosition.BEFORE_SWAGGER)
     # The control API (/__mock/), namespaces and the request journal (issue 8).
@@ -165,6 +199,7 @@ def create_app(settings: Settings | None = None) -> AsyncApp:
         AnswerSteering,
         position=MiddlewarePosition.BEFORE_VALIDATION,
         spec=spec,
+        pagination=api.pagination,
         fail_rate=settings.fail_rate,
         fail_status=settings.fail_status,
         seed=settings.seed,

@@ -43,7 +43,8 @@ def banner(settings: Settings, index_path: str, actions: Iterable[Mapping[str, A
     )
     lines = [
         "ActionSession mock is ready",
-        f"  API       {base}/v2/",
+        # The API's root: the index path without its resource and operation.
+        f"  API       {base}{index_path.rsplit('/', 2)[0]}/",
         f"  Docs      {base}/ui/",
         f"  Spec      {base}/openapi.json",
         f"  Try       curl -s -X POST {base}{index_path}{credential}",

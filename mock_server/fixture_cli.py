@@ -46,6 +46,7 @@ def export_main(argv: Sequence[str]) -> int:
     args = parser.parse_args(argv)
 
     from mock_server import fixtures
+    from mock_server.resources import read_mock_api
     from mock_server.state import read_base
 
     if args.url:
@@ -70,11 +71,12 @@ def export_main(argv: Sequence[str]) -> int:
         sys.stdout.write(fixtures.dumps(answer.json()))
         return 0
     try:
-        tables, _ = read_base(tuple(args.data))
+        fmt = fixtures.fixture_format(read_mock_api())
+        tables, _ = read_base(tuple(args.data), fmt)
     except fixtures.FixtureInvalid as exc:
         print(fixture_report(exc), file=sys.stderr)
         return 2
-    sys.stdout.write(fixtures.dumps(fixtures.document({t: d.values() for t, d in tables.items()})))
+    sys.stdout.write(fixtures.dumps(fmt.document({t: d.values() for t, d in tables.items()})))
     return 0
 
 

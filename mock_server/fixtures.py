@@ -33,21 +33,18 @@ from jsonschema import FormatChecker, ValidationError
 from mock_server.database import Record
 from mock_server.domain_errors import InvalidRecord, Problem
 from mock_server.overlay import BaseData, Overlay
-from mock_server.resources import ACTION_TABLE, HISTORIZED, ID_FIELDS, RESOURCES
+from mock_server.resources import ACTION_TABLE, HISTORIZED, MockApi
 from mock_server.rules import Rules
-from openapi import CONTROL_SPEC_PATH, SPEC_PATH
+from openapi import CONTROL_SPEC_PATH
+from openapi.document import load_document, parse_yaml
 
 VERSION = 1
 ACTIONS_KEY = "actions"
 HISTORIZED_KEY = "historized"
-KEYS: dict[str, str] = {
-    ACTIONS_KEY: ACTION_TABLE,
-    **{resource.path: resource.name for resource in RESOURCES.values()},
-}
-"""Fixture member -> table, in the order a document lists them (actions first: others refer to them)."""
-ACTION_FIELDS = ("action_id", "action_code", "action_name", "action_type")
 
 Tables = dict[str, dict[str, Record]]
+ACTION_FIELDS = ("action_id", "action_code", "action_name", "action_type")
+"""The members of an action in the catalogue (the control spec's `FixtureAction`)."""
 _FORMATS = FormatChecker(["date", "date-time"])
 
 
@@ -81,22 +78,12 @@ class FixtureInvalid(InvalidRecord):
         self.fixture_problems = problems
 
 
-class _NoDatesLoader(yaml.SafeLoader):
-    """YAML without implicit timestamps: `2024-01-10` stays the string the API exchanges."""
-
-
-_NoDatesLoader.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-
-
 def read_file(path: Path) -> Any:
     """The document in a fixture file (YAML for .yaml/.yml, else JSON); FixtureInvalid if unreadable."""
     try:
         text = path.read_text(encoding="utf-8")
         if path.suffix.lower() in (".yaml", ".yml"):
-            return yaml.load(text, Loader=_NoDatesLoader)  # noqa: S506 - a SafeLoader subclass
+            return parse_yaml(text)
         return json.loads(text)
     except (OSError, UnicodeDecodeError, ValueError, yaml.YAMLError) as exc:
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
@@ -166,68 +153,22 @@ def _message(error: ValidationError) -> str:
     return f"{error.message}."
 
 
-@functools.cache
-def _schemas() -> dict[str, _TableSchema]:
+def _schemas(api: MockApi) -> dict[str, _TableSchema]:
     """Each table's record schema: the API's create schema, the control spec's for actions."""
-    spec = yaml.safe_load(SPEC_PATH.read_text(encoding="utf-8"))
-    control = yaml.safe_load(CONTROL_SPEC_PATH.read_text(encoding="utf-8"))
-    components = spec["components"]["schemas"]
-    by_operation = {
-        op.get("operationId"): op
-        for item in spec["paths"].values()
-        for op in item.values()
-        if isinstance(op, dict)
-    }
+    components = api.model.document["components"]["schemas"]
     schemas = {}
-    for resource in RESOURCES.values():
-        body = by_operation[f"{resource.name}.create"]["requestBody"]["content"]["application/json"]
-        name = body["schema"]["$ref"].rsplit("/", 1)[-1]
-        schemas[resource.name] = _TableSchema(components[name], components)
-    control_components = control["components"]["schemas"]
-    schemas[ACTION_TABLE] = _TableSchema(control_components["FixtureAction"], control_components)
+    for resource in api.resources.values():
+        operation = api.model.spec.operations[f"{resource.name}.create"]
+        schema = operation.request_schema
+        if "$ref" in schema:
+            schema = components[schema["$ref"].rsplit("/", 1)[-1]]
+        schemas[resource.name] = _TableSchema(schema, components)
+    control = load_document(CONTROL_SPEC_PATH)["components"]["schemas"]
+    schemas[ACTION_TABLE] = _TableSchema(control["FixtureAction"], control)
     return schemas
 
 
-# -- loading ---------------------------------------------------------------------------------
-def _fields(table: str) -> tuple[str, ...]:
-    return ACTION_FIELDS if table == ACTION_TABLE else tuple(RESOURCES[table].stored)
-
-
-_TEMPLATES: dict[str, Record] = {
-    table: {
-        **{field: None for field in _fields(table)},
-        **(RESOURCES[table].defaults if table in RESOURCES else {}),
-    }
-    for table in KEYS.values()
-}
-"""Each table's record with every field unset or defaulted (as create fills it)."""
-_ALLOWED: dict[str, frozenset[str]] = {
-    table: frozenset(_fields(table)) | ({HISTORIZED_KEY} if table != ACTION_TABLE else set())
-    for table in KEYS.values()
-}
-
-
-def _stored(table: str, record: Mapping[str, Any]) -> Record:
-    """The record as the database keeps it: every field, defaults filled, the historized flag."""
-    stored = dict(_TEMPLATES[table])
-    for key, value in record.items():
-        if key in stored:
-            stored[key] = value
-    if record.get(HISTORIZED_KEY) is True:
-        stored[HISTORIZED] = True
-    return stored
-
-
-def _record_problems(table: str, record: Mapping[str, Any]) -> list[tuple[str, str]]:
-    allowed = _ALLOWED[table]
-    found = [(k, "is not a field of this record (a typo?).") for k in record if k not in allowed]
-    if table != ACTION_TABLE and not isinstance(record.get(HISTORIZED_KEY, False), bool):
-        found.append((HISTORIZED_KEY, "must be true or false."))
-    if record.get(ID_FIELDS[table]) is None:
-        found.append((ID_FIELDS[table], "cannot be blank: a fixture names every record."))
-    return found + _schemas()[table].errors(record)
-
-
+# -- the format of one API -------------------------------------------------------------------
 @dataclass
 class _Entry:
     record: Record
@@ -236,139 +177,202 @@ class _Entry:
     record_id: str
 
 
-def load(
-    documents: Sequence[tuple[str, Any]], existing: Mapping[str, Iterable[Record]] | None = None
-) -> Tables:
-    """Merge `documents` (source name, parsed document) in order over `existing`, and validate.
+class FixtureFormat:
+    """The fixture format of one API: its sections, record members, defaults and schemas."""
 
-    A record whose id an earlier document (or `existing`) already holds replaces it. Raises
-    `FixtureInvalid` with every problem of every document; returns the merged tables otherwise.
-    """
-    merged: dict[str, dict[str, _Entry | Record]] = {table: {} for table in KEYS.values()}
-    for table, records in (existing or {}).items():
-        merged[table] = {r[ID_FIELDS[table]]: r for r in records}
-    problems: list[FixtureProblem] = []
-    for source, document in documents:
-        problems += _merge(source, document, merged)
-    problems += _rule_problems(merged)
-    if problems:
-        raise FixtureInvalid(problems)
-    return {
-        table: {i: e.record if isinstance(e, _Entry) else e for i, e in entries.items()}
-        for table, entries in merged.items()
-    }
+    def __init__(self, api: MockApi) -> None:
+        self.api = api
+        self.keys: dict[str, str] = {
+            ACTIONS_KEY: ACTION_TABLE,
+            **{resource.segment: resource.name for resource in api.resources.values()},
+        }
+        """Fixture member -> table, in the order a document lists them (actions first: others
+        refer to them)."""
+        self._fields = {
+            table: ACTION_FIELDS if table == ACTION_TABLE else tuple(api.resources[table].stored)
+            for table in self.keys.values()
+        }
+        # Each table's record with every field unset or defaulted (as create fills it).
+        self._templates: dict[str, Record] = {
+            table: {
+                **dict.fromkeys(fields),
+                **(api.resources[table].defaults if table in api.resources else {}),
+            }
+            for table, fields in self._fields.items()
+        }
+        self._allowed: dict[str, frozenset[str]] = {
+            table: frozenset(fields) | ({HISTORIZED_KEY} if table != ACTION_TABLE else set())
+            for table, fields in self._fields.items()
+        }
+        self._schemas = _schemas(api)
 
+    # -- loading -------------------------------------------------------------------------------
+    def load(
+        self,
+        documents: Sequence[tuple[str, Any]],
+        existing: Mapping[str, Iterable[Record]] | None = None,
+    ) -> Tables:
+        """Merge `documents` (source name, parsed document) in order over `existing`, and validate.
 
-def _merge(
-    source: str, document: Any, merged: dict[str, dict[str, _Entry | Record]]
-) -> list[FixtureProblem]:
-    if not isinstance(document, dict):
-        members = ", ".join(KEYS)
-        return [FixtureProblem(source, "document", "", f"must be an object with {members}.")]
-    problems = [
-        FixtureProblem(source, "document", key, "is not a member of the fixture format.")
-        for key in document
-        if key not in KEYS and key != "version"
-    ]
-    if document.get("version", VERSION) != VERSION:
-        problems.append(FixtureProblem(source, "document", "version", f"must be {VERSION}."))
-    for key, table in KEYS.items():
-        records = document.get(key, [])
-        if not isinstance(records, list):
-            problems.append(FixtureProblem(source, "document", key, "must be a list of records."))
-            continue
-        id_field = ID_FIELDS[table]
-        seen: set[str] = set()
-        for n, record in enumerate(records):
-            where = f"{key}[{n}]"
-            if not isinstance(record, dict):
-                problems.append(FixtureProblem(source, where, "", "must be an object."))
-                continue
-            raw_id = record.get(id_field)
-            record_id = raw_id if isinstance(raw_id, str) else None
-            problems += [
-                FixtureProblem(source, where, field, message, record_id)
-                for field, message in _record_problems(table, record)
-            ]
-            if record_id is None:
-                continue
-            if record_id in seen:
-                problems.append(
-                    FixtureProblem(
-                        source, where, id_field, "is used by an earlier record.", record_id
-                    )
-                )
-            seen.add(record_id)
-            merged[table][record_id] = _Entry(_stored(table, record), source, where, record_id)
-    return problems
+        A record whose id an earlier document (or `existing`) already holds replaces it. Raises
+        `FixtureInvalid` with every problem of every document; returns the merged tables otherwise.
+        """
+        id_fields = self.api.id_fields
+        merged: dict[str, dict[str, _Entry | Record]] = {table: {} for table in self.keys.values()}
+        for table, records in (existing or {}).items():
+            merged[table] = {r[id_fields[table]]: r for r in records}
+        problems: list[FixtureProblem] = []
+        for source, document in documents:
+            problems += self._merge(source, document, merged)
+        problems += self._rule_problems(merged)
+        if problems:
+            raise FixtureInvalid(problems)
+        return {
+            table: {i: e.record if isinstance(e, _Entry) else e for i, e in entries.items()}
+            for table, entries in merged.items()
+        }
 
-
-def _rule_problems(merged: Mapping[str, Mapping[str, _Entry | Record]]) -> list[FixtureProblem]:
-    """The API's own rules (references, date order) over the merged data, as the store checks them."""
-    tables = {
-        table: {i: e.record if isinstance(e, _Entry) else e for i, e in entries.items()}
-        for table, entries in merged.items()
-    }
-    store = Rules(Overlay(base_data(tables)))
-    problems = []
-    for table in RESOURCES:
-        for entry in merged[table].values():
-            if isinstance(entry, _Entry):
-                for problem in store.record_problems(table, entry.record):
-                    problems.append(
-                        FixtureProblem(
-                            entry.source,
-                            entry.where,
-                            problem.field,
-                            problem.message,
-                            entry.record_id,
-                        )
-                    )
-    return problems
-
-
-def base_data(tables: Mapping[str, Mapping[str, Record]]) -> BaseData:
-    """Read-only tables with the indexes the store needs."""
-    return BaseData(tables, ID_FIELDS, Rules.indexes())
-
-
-def load_files(paths: Sequence[Path]) -> Tables:
-    """The `--data` files merged in order, validated; every file's problems together."""
-    documents: list[tuple[str, Any]] = []
-    problems: list[FixtureProblem] = []
-    for path in paths:
+    def load_files(self, paths: Sequence[Path]) -> Tables:
+        """The `--data` files merged in order, validated; every file's problems together."""
+        documents: list[tuple[str, Any]] = []
+        problems: list[FixtureProblem] = []
+        for path in paths:
+            try:
+                documents.append((str(path), read_file(path)))
+            except FixtureInvalid as exc:
+                problems += exc.fixture_problems
         try:
-            documents.append((str(path), read_file(path)))
+            tables = self.load(documents)
         except FixtureInvalid as exc:
             problems += exc.fixture_problems
-    try:
-        tables = load(documents)
-    except FixtureInvalid as exc:
-        problems += exc.fixture_problems
-    if problems:
-        raise FixtureInvalid(problems)
-    return tables
+        if problems:
+            raise FixtureInvalid(problems)
+        return tables
+
+    def base_data(self, tables: Mapping[str, Mapping[str, Record]]) -> BaseData:
+        """Read-only tables with the indexes the rules need."""
+        return BaseData(tables, self.api.id_fields, self.api.indexes)
+
+    def tables_of(self, data: Mapping[str, Iterable[Record]]) -> Tables:
+        """Records by id for each table (the form `load` and the database exchange)."""
+        id_fields = self.api.id_fields
+        return {table: {r[id_fields[table]]: r for r in records} for table, records in data.items()}
+
+    def _stored(self, table: str, record: Mapping[str, Any]) -> Record:
+        """The record as the database keeps it: every field, defaults filled, the historized flag."""
+        stored = dict(self._templates[table])
+        for key, value in record.items():
+            if key in stored:
+                stored[key] = value
+        if record.get(HISTORIZED_KEY) is True:
+            stored[HISTORIZED] = True
+        return stored
+
+    def _record_problems(self, table: str, record: Mapping[str, Any]) -> list[tuple[str, str]]:
+        allowed = self._allowed[table]
+        found = [
+            (k, "is not a field of this record (a typo?).") for k in record if k not in allowed
+        ]
+        if table != ACTION_TABLE and not isinstance(record.get(HISTORIZED_KEY, False), bool):
+            found.append((HISTORIZED_KEY, "must be true or false."))
+        id_field = self.api.id_fields[table]
+        if record.get(id_field) is None:
+            found.append((id_field, "cannot be blank: a fixture names every record."))
+        return found + self._schemas[table].errors(record)
+
+    def _merge(
+        self, source: str, document: Any, merged: dict[str, dict[str, _Entry | Record]]
+    ) -> list[FixtureProblem]:
+        if not isinstance(document, dict):
+            members = ", ".join(self.keys)
+            return [FixtureProblem(source, "document", "", f"must be an object with {members}.")]
+        problems = [
+            FixtureProblem(source, "document", key, "is not a member of the fixture format.")
+            for key in document
+            if key not in self.keys and key != "version"
+        ]
+        if document.get("version", VERSION) != VERSION:
+            problems.append(FixtureProblem(source, "document", "version", f"must be {VERSION}."))
+        for key, table in self.keys.items():
+            records = document.get(key, [])
+            if not isinstance(records, list):
+                problems.append(
+                    FixtureProblem(source, "document", key, "must be a list of records.")
+                )
+                continue
+            id_field = self.api.id_fields[table]
+            seen: set[str] = set()
+            for n, record in enumerate(records):
+                where = f"{key}[{n}]"
+                if not isinstance(record, dict):
+                    problems.append(FixtureProblem(source, where, "", "must be an object."))
+                    continue
+                raw_id = record.get(id_field)
+                record_id = raw_id if isinstance(raw_id, str) else None
+                problems += [
+                    FixtureProblem(source, where, field, message, record_id)
+                    for field, message in self._record_problems(table, record)
+                ]
+                if record_id is None:
+                    continue
+                if record_id in seen:
+                    problems.append(
+                        FixtureProblem(
+                            source, where, id_field, "is used by an earlier record.", record_id
+                        )
+                    )
+                seen.add(record_id)
+                merged[table][record_id] = _Entry(
+                    self._stored(table, record), source, where, record_id
+                )
+        return problems
+
+    def _rule_problems(
+        self, merged: Mapping[str, Mapping[str, _Entry | Record]]
+    ) -> list[FixtureProblem]:
+        """The API's own rules (references, date order) over the merged data, as the rules check
+        them."""
+        tables = {
+            table: {i: e.record if isinstance(e, _Entry) else e for i, e in entries.items()}
+            for table, entries in merged.items()
+        }
+        rules = Rules(Overlay(self.base_data(tables)), self.api)
+        problems = []
+        for table in self.api.resources:
+            for entry in merged[table].values():
+                if isinstance(entry, _Entry):
+                    for problem in rules.record_problems(table, entry.record):
+                        problems.append(
+                            FixtureProblem(
+                                entry.source,
+                                entry.where,
+                                problem.field,
+                                problem.message,
+                                entry.record_id,
+                            )
+                        )
+        return problems
+
+    # -- writing -------------------------------------------------------------------------------
+    def document(self, tables: Mapping[str, Iterable[Record]]) -> dict[str, Any]:
+        """The fixture document of `tables` (records as the database keeps them)."""
+        out: dict[str, Any] = {"version": VERSION}
+        for key, table in self.keys.items():
+            fields = self._fields[table]
+            records = []
+            for raw in tables.get(table, ()):
+                record = {field: raw.get(field) for field in fields}
+                if raw.get(HISTORIZED):
+                    record[HISTORIZED_KEY] = True
+                records.append(record)
+            out[key] = records
+        return out
 
 
-def tables_of(data: Mapping[str, Iterable[Record]]) -> Tables:
-    """Records by id for each table (the form `load` and the database exchange)."""
-    return {table: {r[ID_FIELDS[table]]: r for r in records} for table, records in data.items()}
-
-
-# -- writing ---------------------------------------------------------------------------------
-def document(tables: Mapping[str, Iterable[Record]]) -> dict[str, Any]:
-    """The fixture document of `tables` (records as the database keeps them)."""
-    out: dict[str, Any] = {"version": VERSION}
-    for key, table in KEYS.items():
-        fields = _fields(table)
-        records = []
-        for raw in tables.get(table, ()):
-            record = {field: raw.get(field) for field in fields}
-            if raw.get(HISTORIZED):
-                record[HISTORIZED_KEY] = True
-            records.append(record)
-        out[key] = records
-    return out
+@functools.cache
+def fixture_format(api: MockApi) -> FixtureFormat:
+    """The fixture format of `api`, built once (its schemas take a while to compile)."""
+    return FixtureFormat(api)
 
 
 def dumps(doc: Mapping[str, Any]) -> str:

@@ -13,7 +13,6 @@ from urllib.parse import quote
 from connexion import request
 from connexion.lifecycle import ConnexionResponse
 
-from mock_server.resources import RESOURCES
 from mock_server.rules import Rules
 
 Answer = tuple[Any, int] | tuple[Any, int, dict[str, str]]
@@ -29,26 +28,28 @@ class ResourceHandlers:
     """index, create, view, update and delete for one resource."""
 
     def __init__(self, name: str) -> None:
-        self.resource = RESOURCES[name]
+        self.name = name
 
     def index(self, body: dict[str, Any] | None = None) -> Answer:
-        page = _store().index(self.resource.name, body or {})
+        page = _store().index(self.name, body or {})
         return page.items, 200, page.headers()
 
     def create(self, body: dict[str, Any]) -> Answer:
-        record = _store().create(self.resource.name, body)
+        store = _store()
+        record = store.create(self.name, body)
+        resource = store.resource(self.name)
         # Percent-encoded: an id may hold characters a header cannot carry as they are.
-        location = f"/v2/{self.resource.path}/view/{quote(record[self.resource.id_field], safe='')}"
+        location = resource.path("view", quote(record[resource.id_field], safe=""))
         return record, 201, {"Location": location}
 
     def view(self, id: str) -> Answer:  # noqa: A002 - the spec names the path parameter `id`
-        return _store().view(self.resource.name, id), 200
+        return _store().view(self.name, id), 200
 
     def update(self, id: str, body: dict[str, Any]) -> Answer:  # noqa: A002
-        return _store().update(self.resource.name, id, body), 200
+        return _store().update(self.name, id, body), 200
 
     def delete(self, id: str, force: bool = False) -> ConnexionResponse:  # noqa: A002
-        _store().delete(self.resource.name, id, force=force)
+        _store().delete(self.name, id, force=force)
         return ConnexionResponse(status_code=204)
 
 

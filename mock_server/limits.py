@@ -13,21 +13,24 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
 class BodySizeLimit:
-    """ASGI middleware: 413 when Content-Length, or the bytes actually received, exceed `max_bytes`."""
+    """ASGI middleware: 413 when Content-Length, or the bytes actually received, exceed the limit:
+    `max_bytes`, or the limit `larger` gives the path (a fixture import is a whole data set)."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, larger: dict[str, int] | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.larger = larger or {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.larger.get(scope["path"], self.max_bytes)
         headers = Headers(scope=scope)
         declared = headers.get("content-length")
         if declared is not None:
-            if declared.isdigit() and int(declared) > self.max_bytes:
-                raise self._too_large()
+            if declared.isdigit() and int(declared) > limit:
+                raise _too_large(limit)
             await self.app(scope, receive, send)
             return
         if "chunked" not in headers.get("transfer-encoding", "").lower():
@@ -40,8 +43,8 @@ class BodySizeLimit:
             if message["type"] != "http.request":
                 break
             body += message.get("body", b"")
-            if len(body) > self.max_bytes:
-                raise self._too_large()
+            if len(body) > limit:
+                raise _too_large(limit)
             more = message.get("more_body", False)
         raw_headers = [(k, v) for k, v in scope["headers"] if k.lower() != b"transfer-encoding"]
         raw_headers.append((b"content-length", str(len(body)).encode()))
@@ -56,5 +59,6 @@ class BodySizeLimit:
 
         await self.app({**scope, "headers": raw_headers}, replay, send)
 
-    def _too_large(self) -> HTTPException:
-        return HTTPException(413, f"The request body is larger than {self.max_bytes} bytes.")
+
+def _too_large(limit: int) -> HTTPException:
+    return HTTPException(413, f"The request body is larger than {limit} bytes.")

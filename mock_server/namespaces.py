@@ -12,7 +12,7 @@ import json
 import re
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -23,8 +23,9 @@ from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from mock_server.error_responses import error_body
-from mock_server.fixtures import KEYS
+from mock_server.fixtures import fixture_format
 from mock_server.overlay import BaseData, Overlay
+from mock_server.resources import MockApi
 from mock_server.rules import Rules
 
 HEADER = "x-mock-namespace"
@@ -61,14 +62,14 @@ class Namespaces:
     def __init__(
         self,
         base: BaseData,
+        api: MockApi,
         *,
         max_namespaces: int,
         ttl: float,
         clock: Callable[[], float] = time.monotonic,
-        sort_aliases: Mapping[str, Mapping[str, str]] | None = None,
     ) -> None:
         self.base = base
-        self.sort_aliases = sort_aliases
+        self.api = api
         self.max_namespaces = max_namespaces
         self.ttl = ttl
         self._clock = clock
@@ -93,9 +94,16 @@ class Namespaces:
                 {"Retry-After": str(retry)},
             )
         overlay = Overlay(base or self.base)
-        namespace = _Namespace(overlay, Rules(overlay, sort_aliases=self.sort_aliases))
+        namespace = _Namespace(overlay, Rules(overlay, self.api))
         self._namespaces[name] = namespace
         return namespace
+
+    def use_api(self, api: MockApi) -> None:
+        """Serve every namespace, and those made from now on, through `api` (an edited spec)."""
+        with self._lock:
+            self.api = api
+            for namespace in self._namespaces.values():
+                namespace.store = Rules(namespace.overlay, api)
 
     def get(self, name: str) -> _Namespace:
         """Namespace `name`, made from the base data on first use; NamespaceError when full."""
@@ -144,7 +152,10 @@ class Namespaces:
                     "last_used_at": _iso(ns.last_used_wall),
                     "expires_at": _iso(expires),
                     "changed_records": changed,
-                    "counts": {key: counts.get(table, 0) for key, table in KEYS.items()},
+                    "counts": {
+                        key: counts.get(table, 0)
+                        for key, table in fixture_format(self.api).keys.items()
+                    },
                 }
             )
         return out
@@ -215,6 +226,9 @@ class NamespaceMiddleware:
             return
         state["namespace"] = name
         mock = state.get("mock")
+        if mock is not None:
+            # The shared state's current rules: an edited spec (--reload) replaces them.
+            state["store"] = mock.store
         if name is not None and mock is not None and not scope["path"].startswith(CONTROL_PREFIX):
             try:
                 state["store"] = mock.namespaces.get(name).store

@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from mock_server.resources import FieldKind
+from openapi.model import Pagination
 
-MAX_PER_PAGE = 100
-DEFAULT_PER_PAGE = 100
+FieldKind = str
+"""A member's kind as `openapi.model.FieldKind.kind` names it (`string`, `date-time`, ...)."""
 
 
 @dataclass(frozen=True)
@@ -26,13 +26,16 @@ class Page:
     page: int
     page_count: int
     per_page: int
+    pagination: Pagination
 
     def headers(self) -> dict[str, str]:
+        """The four pagination headers, under the names the spec gives them."""
+        names = self.pagination
         return {
-            "X-Pagination-Total-Count": str(self.total),
-            "X-Pagination-Page-Count": str(self.page_count),
-            "X-Pagination-Current-Page": str(self.page),
-            "X-Pagination-Per-Page": str(self.per_page),
+            names.total: str(self.total),
+            names.page_count: str(self.page_count),
+            names.current_page: str(self.page),
+            names.per_page: str(self.per_page),
         }
 
 
@@ -45,7 +48,7 @@ def parse_datetime(value: str) -> datetime:
 def _comparable(kind: FieldKind, value: Any) -> Any:
     if value is None:
         return None
-    if kind == "datetime" and isinstance(value, str):
+    if kind == "date-time" and isinstance(value, str):
         try:
             return parse_datetime(value)
         except ValueError:
@@ -63,7 +66,7 @@ def matches(
     for name, wanted in conditions.items():
         kind = fields[name]
         have = record.get(name)
-        if kind == "datetime":
+        if kind == "date-time":
             if _comparable(kind, have) != _comparable(kind, wanted):
                 return False
         elif have != wanted:
@@ -120,11 +123,16 @@ def sort_records(
         return sorted(ordered, key=lambda r: (key(r)[0], str(key(r)[1])), reverse=descending)
 
 
-def paginate(records: Sequence[dict[str, Any]], per_page: int | None, page: int | None) -> Page:
-    """Cap the page size, clamp the page to the last one, and slice."""
-    size = min(per_page or DEFAULT_PER_PAGE, MAX_PER_PAGE)
+def paginate(
+    records: Sequence[dict[str, Any]],
+    per_page: int | None,
+    page: int | None,
+    pagination: Pagination,
+) -> Page:
+    """Cap the page size at the spec's limit, clamp the page to the last one, and slice."""
+    size = min(per_page or pagination.default_per_page, pagination.max_per_page)
     total = len(records)
     page_count = math.ceil(total / size)
-    current = min(page or 1, max(page_count, 1))
+    current = min(page or pagination.first_page, max(page_count, 1))
     start = (current - 1) * size
-    return Page(list(records[start : start + size]), total, current, page_count, size)
+    return Page(list(records[start : start + size]), total, current, page_count, size, pagination)

@@ -1,137 +1,183 @@
-"""What the mock knows about each resource: its table, id, fields, references and dependents.
+"""What the mock knows about each resource: the spec's model plus the rules the spec cannot state.
 
-The three resources share one set of handlers and one store; everything that differs between them
-is declared here. The request and response shapes themselves live in the spec, not here.
+Members, their kinds and order, the id field, read-only members, defaults, paths, the parent
+reference, sort aliases and paging all come from the spec through `openapi.model`: a member added
+to a record schema is stored and answered with no change here. What is declared below is only what
+an OpenAPI document cannot say: which table a reference must name, which records go (or block)
+when their parent is deleted, which two dates must come in order, and the internal tables and
+flags of the storage. The computed members' formulas are the rules' (`mock_server.rules`).
 """
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from pathlib import Path
+from typing import Any
 
-FieldKind = Literal["string", "integer", "date", "datetime", "object"]
-
-
-@dataclass(frozen=True)
-class Resource:
-    """One resource of the API, served under `/v2/{path}/{index|create|view|update|delete}`."""
-
-    name: str
-    """The table name, and the operationId prefix in the spec."""
-    path: str
-    entity: str
-    """The Yii2 model name, as blocked deletes list it in `related`."""
-    id_field: str
-    stored: dict[str, FieldKind]
-    """Stored fields, in answer order, with the kind that decides how they compare and sort."""
-    computed: dict[str, FieldKind] = field(default_factory=dict)
-    """Joined and computed fields that view and index add; read-only."""
-    defaults: dict[str, Any] = field(default_factory=dict)
-    references: dict[str, str] = field(default_factory=dict)
-    """Stored field -> table in which its value must name a record (else 422)."""
-    parent_field: str | None = None
-    """The field that ties a record to the action session it belongs to."""
-    dependents: tuple[str, ...] = ()
-    """Tables whose records are deleted with this one (force) or block its delete."""
-    ordered_pair: tuple[str, str] | None = None
-    """Two date-time fields where the second must not come before the first."""
-
-    @property
-    def fields(self) -> dict[str, FieldKind]:
-        """Every field a view answers: stored then computed."""
-        return {**self.stored, **self.computed}
-
+from openapi import SPEC_PATH
+from openapi.model import ApiModel, Pagination, read_api, read_spec
+from openapi.model import Resource as ModelResource
 
 ACTION_TABLE = "action"
 """The action catalogue: not served by the API, joined into sessions and days."""
 
-ACTION_FIELDS: dict[str, FieldKind] = {
-    "action_code": "string",
-    "action_name": "string",
-    "action_type": "string",
-}
-
-ACTION_SESSION = Resource(
-    name="action_session",
-    path="action-session",
-    entity="ActionSession",
-    id_field="action_session_id",
-    stored={
-        "action_session_id": "string",
-        "action_id": "string",
-        "validity_unit": "string",
-        "validity": "integer",
-        "subtenant_id": "string",
-        "tenant_id": "string",
-        "data": "object",
-        "manager": "string",
-        "assignee": "string",
-        "watcher": "string",
-    },
-    computed={
-        **ACTION_FIELDS,
-        "count_subscribed": "integer",
-        "count_done": "integer",
-        "count_fail": "integer",
-        "count_unknown": "integer",
-        "date_begin": "date",
-        "date_end": "date",
-    },
-    references={"action_id": ACTION_TABLE},
-    dependents=("action_session_subscription", "action_session_date"),
-)
-
-ACTION_SESSION_SUBSCRIPTION = Resource(
-    name="action_session_subscription",
-    path="action-session-subscription",
-    entity="ActionSessionSubscription",
-    id_field="action_session_subscription_id",
-    stored={
-        "action_session_subscription_id": "string",
-        "action_session_id": "string",
-        "action_subscription_id": "string",
-        "subtenant_id": "string",
-        "tenant_id": "string",
-        "done": "integer",
-        "warning": "integer",
-        "certificate_id": "string",
-        "date_begin": "date",
-        "date_expire": "date",
-        "data": "object",
-    },
-    defaults={"done": -1, "warning": 0},
-    references={"action_session_id": ACTION_SESSION.name},
-    parent_field="action_session_id",
-)
-
-ACTION_SESSION_DATE = Resource(
-    name="action_session_date",
-    path="action-session-date",
-    entity="ActionSessionDate",
-    id_field="action_session_date_id",
-    stored={
-        "action_session_date_id": "string",
-        "action_session_id": "string",
-        "subtenant_id": "string",
-        "tenant_id": "string",
-        "date_begin": "datetime",
-        "date_end": "datetime",
-        "data": "object",
-    },
-    computed={"action_id": "string", **ACTION_FIELDS},
-    references={"action_session_id": ACTION_SESSION.name},
-    parent_field="action_session_id",
-    ordered_pair=("date_begin", "date_end"),
-)
-
-RESOURCES: dict[str, Resource] = {
-    r.name: r for r in (ACTION_SESSION, ACTION_SESSION_SUBSCRIPTION, ACTION_SESSION_DATE)
-}
-
-ID_FIELDS: dict[str, str] = {
-    ACTION_TABLE: "action_id",
-    **{r.name: r.id_field for r in RESOURCES.values()},
-}
+ACTION_ID = "action_id"
+"""The catalogue's id field, and the member through which records join an action."""
 
 HISTORIZED = "_historized"
 """Internal flag of records that are no longer active; stored, never answered."""
+
+
+@dataclass(frozen=True)
+class Constraints:
+    """What the spec cannot say about one resource."""
+
+    references: dict[str, str] = field(default_factory=dict)
+    """Stored member -> table in which its value must name a record (else 422)."""
+    dependents: tuple[str, ...] = ()
+    """Tables whose records are deleted with this one (force) or block its delete."""
+    ordered_pair: tuple[str, str] | None = None
+    """Two date-time members where the second must not come before the first."""
+
+
+CONSTRAINTS: dict[str, Constraints] = {
+    "action_session": Constraints(
+        references={ACTION_ID: ACTION_TABLE},
+        dependents=("action_session_subscription", "action_session_date"),
+    ),
+    "action_session_subscription": Constraints(references={"action_session_id": "action_session"}),
+    "action_session_date": Constraints(
+        references={"action_session_id": "action_session"},
+        ordered_pair=("date_begin", "date_end"),
+    ),
+}
+
+
+@dataclass(frozen=True, eq=False)
+class Resource:
+    """One resource as the mock serves it: the spec's description and the rules beside it."""
+
+    model: ModelResource
+    constraints: Constraints
+
+    @property
+    def name(self) -> str:
+        """The table name, and the operationId prefix in the spec."""
+        return self.model.name
+
+    @property
+    def entity(self) -> str:
+        """The Yii2 model name, as blocked deletes list it in `related`."""
+        return self.model.entity
+
+    @property
+    def id_field(self) -> str:
+        return self.model.id_field
+
+    @property
+    def segment(self) -> str:
+        """The resource's path segment (`action-session`): also its fixture section's name."""
+        return self.model.paths["index"].rstrip("/").split("/")[-2]
+
+    @functools.cached_property
+    def stored(self) -> dict[str, str]:
+        """Stored members, in answer order, with the kind that decides how they compare and sort."""
+        kinds = self.model.item_fields
+        # A stored member the listed record does not show cannot be filtered or sorted by.
+        return {n: kinds[n].kind if n in kinds else "object" for n in self.model.stored_fields}
+
+    @functools.cached_property
+    def computed(self) -> dict[str, str]:
+        """Joined and computed members that view and index add; read-only."""
+        return {n: self.model.item_fields[n].kind for n in self.model.computed}
+
+    @functools.cached_property
+    def fields(self) -> dict[str, str]:
+        """Every member a view answers, stored then computed, with its kind."""
+        return {**self.stored, **self.computed}
+
+    @property
+    def defaults(self) -> dict[str, Any]:
+        return self.model.defaults
+
+    @property
+    def parent_field(self) -> str | None:
+        """The member that ties a record to the action session it belongs to."""
+        return self.model.parent_field
+
+    @property
+    def sort_aliases(self) -> dict[str, str]:
+        return self.model.sort_aliases
+
+    @property
+    def references(self) -> dict[str, str]:
+        return self.constraints.references
+
+    @property
+    def dependents(self) -> tuple[str, ...]:
+        return self.constraints.dependents
+
+    @property
+    def ordered_pair(self) -> tuple[str, str] | None:
+        return self.constraints.ordered_pair
+
+    def path(self, operation: str, record_id: str | None = None) -> str:
+        """The concrete path of `operation` (`/v2/action-session/view/ID`)."""
+        return self.model.path(operation, record_id)
+
+
+@dataclass(frozen=True, eq=False)
+class MockApi:
+    """The API the mock serves, read from one spec (compared and hashed by identity: one
+    reading of a spec is one API, whatever another reading of the same file says)."""
+
+    model: ApiModel
+    resources: dict[str, Resource]
+
+    @property
+    def spec_path(self) -> Path:
+        return self.model.path
+
+    @property
+    def pagination(self) -> Pagination:
+        return self.model.pagination
+
+    @functools.cached_property
+    def id_fields(self) -> dict[str, str]:
+        """Every stored table (the action catalogue included) -> its id field."""
+        return {ACTION_TABLE: ACTION_ID, **{r.name: r.id_field for r in self.resources.values()}}
+
+    @functools.cached_property
+    def indexes(self) -> dict[str, tuple[str, ...]]:
+        """The secondary indexes the rules need: each dependent table by its parent member."""
+        return {
+            r.name: (r.parent_field,) for r in self.resources.values() if r.parent_field is not None
+        }
+
+    def by_segment(self) -> Mapping[str, Resource]:
+        return {r.segment: r for r in self.resources.values()}
+
+
+def mock_api(model: ApiModel) -> MockApi:
+    """The mock's view of `model`: each resource with the rules declared for it (none if new)."""
+    return MockApi(
+        model,
+        {
+            name: Resource(res, CONSTRAINTS.get(name, Constraints()))
+            for name, res in model.resources.items()
+        },
+    )
+
+
+def read_mock_api(path: Path = SPEC_PATH) -> MockApi:
+    """The mock's API from the spec at `path` as it reads now; the packaged spec is read once."""
+    if path == SPEC_PATH:
+        return _packaged_api()
+    return mock_api(read_api(read_spec(path)))
+
+
+@functools.cache
+def _packaged_api() -> MockApi:
+    return mock_api(read_api(read_spec(SPEC_PATH)))

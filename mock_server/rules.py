@@ -26,42 +26,51 @@ from mock_server.domain_errors import (
     Related,
     label,
 )
-from mock_server.resources import (
-    ACTION_SESSION,
-    ACTION_SESSION_DATE,
-    ACTION_SESSION_SUBSCRIPTION,
-    ACTION_TABLE,
-    HISTORIZED,
-    RESOURCES,
-    Resource,
+from mock_server.resources import ACTION_ID, ACTION_TABLE, HISTORIZED, MockApi, Resource
+
+SESSION = "action_session"
+SUBSCRIPTION = "action_session_subscription"
+DAY = "action_session_date"
+SESSION_FORMULAS = (
+    "count_subscribed",
+    "count_done",
+    "count_fail",
+    "count_unknown",
+    "date_begin",
+    "date_end",
 )
+"""The session members computed from its subscriptions and days; its other computed members are
+joined from its action."""
+DAY_FORMULAS = (ACTION_ID,)
+"""The day member taken from its session; its other computed members are joined from the action."""
 
 
 class Rules:
     """The mock's state and rules. Plain dicts in and out; thread-safe through the database lock."""
 
-    def __init__(
-        self, db: Records, *, sort_aliases: Mapping[str, Mapping[str, str]] | None = None
-    ) -> None:
+    def __init__(self, db: Records, api: MockApi) -> None:
         self._db = db
-        self._sort_aliases = {name: dict(a) for name, a in (sort_aliases or {}).items()}
+        self._api = api
+        self._resources = api.resources
         self._answerers: dict[str, Callable[[Record], dict[str, Any]]] = {
-            ACTION_SESSION.name: self._answer_session,
-            ACTION_SESSION_SUBSCRIPTION.name: self._answer_plain(ACTION_SESSION_SUBSCRIPTION.name),
-            ACTION_SESSION_DATE.name: self._answer_date,
+            name: self._answer_plain(name) for name in self._resources
         }
+        self._answerers[SESSION] = self._answer_session
+        self._answerers[DAY] = self._answer_date
+        session, day = self._resources[SESSION], self._resources[DAY]
+        self._session_joined = tuple(f for f in session.computed if f not in SESSION_FORMULAS)
+        self._day_joined = tuple(f for f in day.computed if f not in DAY_FORMULAS)
 
-    @classmethod
-    def indexes(cls) -> dict[str, tuple[str, ...]]:
-        """The secondary indexes the store needs: each dependent table by its parent field."""
-        return {r.name: (r.parent_field,) for r in RESOURCES.values() if r.parent_field is not None}
+    def resource(self, name: str) -> Resource:
+        """The resource `name` as this API describes it."""
+        return self._resources[name]
 
     # -- operations ------------------------------------------------------------------------
     def index(self, name: str, search: Mapping[str, Any]) -> query.Page:
-        resource = RESOURCES[name]
+        resource = self._resources[name]
         fields = resource.fields
         conditions = query.conditions_of(search.get("filter"), fields)
-        sort = query.unalias_sort(search.get("sort"), self._sort_aliases.get(name, {}))
+        sort = query.unalias_sort(search.get("sort"), resource.sort_aliases)
         sort_field = sort[1:] if isinstance(sort, str) and sort.startswith("-") else sort
         # Computing joined and counted fields for every record is what makes an index slow on a
         # large table; when neither the filter nor the sort needs them, work on the stored
@@ -80,13 +89,15 @@ class Rules:
             if conditions:
                 records = [r for r in records if query.matches(r, conditions, fields)]
             records = query.sort_records(records, sort, fields, resource.id_field)
-            page = query.paginate(records, search.get("per-page"), search.get("page"))
+            page = query.paginate(
+                records, search.get("per-page"), search.get("page"), self._api.pagination
+            )
             if not needs_answers:
                 page = dataclasses.replace(page, items=[answer(raw) for raw in page.items])
         return page
 
     def view(self, name: str, record_id: str) -> dict[str, Any]:
-        resource = RESOURCES[name]
+        resource = self._resources[name]
         with self._db.reading():
             raw = self._db.get(name, record_id)
             if raw is None:
@@ -94,7 +105,7 @@ class Rules:
             return self._answerers[name](raw)
 
     def create(self, name: str, body: Mapping[str, Any]) -> dict[str, Any]:
-        resource = RESOURCES[name]
+        resource = self._resources[name]
         record: dict[str, Any] = {f: None for f in resource.stored}
         record.update(resource.defaults)
         record.update(_writable(resource, body, include_id=True))
@@ -109,7 +120,7 @@ class Rules:
             return _stored(resource, record)
 
     def update(self, name: str, record_id: str, body: Mapping[str, Any]) -> dict[str, Any]:
-        resource = RESOURCES[name]
+        resource = self._resources[name]
         changes = _writable(resource, body, include_id=False)
         with self._db.transaction():
             current = self._db.get(name, record_id)
@@ -122,7 +133,7 @@ class Rules:
             return _stored(resource, merged)
 
     def delete(self, name: str, record_id: str, *, force: bool) -> None:
-        resource = RESOURCES[name]
+        resource = self._resources[name]
         with self._db.transaction():
             if not self._db.contains(name, record_id):
                 raise RecordNotFound(resource.entity, record_id)
@@ -130,7 +141,7 @@ class Rules:
             if related and not force:
                 raise DeleteBlocked(resource.entity, record_id, related)
             for table in resource.dependents:
-                entity = RESOURCES[table].entity
+                entity = self._resources[table].entity
                 self._db.remove(table, [r.id for r in related if r.entity == entity])
             self._db.remove(name, [record_id])
 
@@ -142,7 +153,7 @@ class Rules:
 
         Callable on a body that also breaks its schema, so that one answer lists every problem.
         """
-        resource = RESOURCES[name]
+        resource = self._resources[name]
         with self._db.reading():
             current = self._db.get(name, record_id) if record_id is not None else {}
             if current is None:
@@ -153,7 +164,7 @@ class Rules:
     def record_problems(self, name: str, record: Mapping[str, Any]) -> list[Problem]:
         """The rules a complete stored record breaks (fixture loading: many records, no writes
         under way, so without taking the lock for each)."""
-        return self._problems(RESOURCES[name], record)
+        return self._problems(self._resources[name], record)
 
     def _check(self, resource: Resource, record: Mapping[str, Any]) -> None:
         problems = self._problems(resource, record)
@@ -165,7 +176,9 @@ class Rules:
         for field, table in resource.references.items():
             value = record.get(field)
             if isinstance(value, str) and not self._db.contains(table, value):
-                target = "Action" if table == ACTION_TABLE else _words(RESOURCES[table].entity)
+                target = (
+                    "Action" if table == ACTION_TABLE else _words(self._resources[table].entity)
+                )
                 problems.append(Problem(field, f'{target} "{value}" does not exist.'))
         if resource.ordered_pair is not None:
             first, second = resource.ordered_pair
@@ -184,7 +197,7 @@ class Rules:
     def _related(self, resource: Resource, record_id: str) -> list[Related]:
         related = []
         for table in resource.dependents:
-            dependent = RESOURCES[table]
+            dependent = self._resources[table]
             assert dependent.parent_field is not None
             for record in self._db.find(table, dependent.parent_field, record_id):
                 related.append(Related(dependent.entity, record[dependent.id_field]))
@@ -192,40 +205,40 @@ class Rules:
 
     # -- answers: stored fields plus joined and computed ones, computed here only ----------------
     def _answer_plain(self, name: str) -> Callable[[Record], dict[str, Any]]:
-        resource = RESOURCES[name]
+        resource = self._resources[name]
         return lambda raw: _stored(resource, raw)
 
-    def _action_fields(self, action_id: Any) -> dict[str, Any]:
+    def _action_fields(self, action_id: Any, joined: tuple[str, ...]) -> dict[str, Any]:
         action = self._db.get(ACTION_TABLE, action_id) if isinstance(action_id, str) else None
         action = action or {}
-        return {k: action.get(k) for k in ("action_code", "action_name", "action_type")}
+        return {k: action.get(k) for k in joined}
 
     def _answer_session(self, raw: Record) -> dict[str, Any]:
-        answer = _stored(ACTION_SESSION, raw)
-        answer.update(self._action_fields(raw.get("action_id")))
-        session_id = raw[ACTION_SESSION.id_field]
+        session = self._resources[SESSION]
+        answer = _stored(session, raw)
+        answer.update(self._action_fields(raw.get(ACTION_ID), self._session_joined))
+        session_id = raw[session.id_field]
+        subscription = self._resources[SUBSCRIPTION]
         done = [
             s.get("done")
-            for s in self._db.find(
-                ACTION_SESSION_SUBSCRIPTION.name, _parent(ACTION_SESSION_SUBSCRIPTION), session_id
-            )
+            for s in self._db.find(subscription.name, _parent(subscription), session_id)
         ]
         answer["count_subscribed"] = len(done)
         answer["count_done"] = done.count(1)
         answer["count_fail"] = done.count(0)
         answer["count_unknown"] = done.count(-1)
-        days = self._db.find(ACTION_SESSION_DATE.name, _parent(ACTION_SESSION_DATE), session_id)
+        day = self._resources[DAY]
+        days = self._db.find(day.name, _parent(day), session_id)
         answer["date_begin"] = _day_of(days, "date_begin", min)
         answer["date_end"] = _day_of(days, "date_end", max)
         return answer
 
     def _answer_date(self, raw: Record) -> dict[str, Any]:
-        answer = _stored(ACTION_SESSION_DATE, raw)
-        session = (
-            self._db.get(ACTION_SESSION.name, raw.get(_parent(ACTION_SESSION_DATE)) or "") or {}
-        )
-        answer["action_id"] = session.get("action_id")
-        answer.update(self._action_fields(session.get("action_id")))
+        day = self._resources[DAY]
+        answer = _stored(day, raw)
+        session = self._db.get(SESSION, raw.get(_parent(day)) or "") or {}
+        answer[ACTION_ID] = session.get(ACTION_ID)
+        answer.update(self._action_fields(session.get(ACTION_ID), self._day_joined))
         return answer
 
 

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, get_args
 
+from openapi import SPEC_PATH
+
 AuthMode = Literal["on", "off", "any"]
 """on: a recognised token; any: any non-empty token (what a real identity provider issues); off: none."""
 
@@ -55,6 +57,8 @@ class Settings:
     validate_responses: bool = False
     """Check every answer against the spec (the test suite turns it on); costs speed."""
     max_body_bytes: int = 1 << 20
+    max_import_bytes: int = 256 << 20
+    """The control API's import takes a whole data set: 100,000 generated sessions are ~140 MB."""
     log_level: str = "info"
     access_log: bool = True
     # -- fixtures, namespaces, the request journal and the control API (issue 8) --
@@ -67,7 +71,9 @@ class Settings:
     namespace_ttl: float = 3600.0
     """Seconds after its last use at which a namespace is forgotten."""
     reload: bool = False
-    """Watch the `--data` files and apply an edit without losing the state."""
+    """Watch the spec and the `--data` files and apply an edit without losing the state."""
+    spec_path: Path = SPEC_PATH
+    """The contract the mock serves: its routes, validation, members and examples."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -81,6 +87,8 @@ class Settings:
             values["port"] = _int(prefix + "PORT", v)
         if (v := env.get(prefix + "DB")) is not None:
             values["db_path"] = Path(v)
+        if (v := env.get(prefix + "SPEC")) is not None:
+            values["spec_path"] = Path(v)
         if (v := env.get(prefix + "AUTH")) is not None:
             values["auth"] = parse_auth(v, prefix + "AUTH")
         if (v := env.get(prefix + "TOKENS")) is not None:

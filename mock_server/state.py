@@ -22,7 +22,7 @@ from mock_server.default_data import default_data
 from mock_server.namespaces import Namespaces
 from mock_server.overlay import BaseData, Overlay
 from mock_server.request_journal import RequestJournal
-from mock_server.resources import ID_FIELDS
+from mock_server.resources import MockApi
 from mock_server.rules import Rules
 from mock_server.snapshots import SnapshotInfo, Snapshots, folder_for
 
@@ -34,7 +34,9 @@ ImportMode = Literal["replace", "merge"]
 _last_read: tuple[object, tuple[fixtures.Tables, str]] | None = None
 
 
-def read_base(data_paths: tuple[Path, ...]) -> tuple[fixtures.Tables, str]:
+def read_base(
+    data_paths: tuple[Path, ...], fmt: fixtures.FixtureFormat
+) -> tuple[fixtures.Tables, str]:
     """The base data (the `--data` files merged in order, else the default data) and its fingerprint.
 
     Raises `fixtures.FixtureInvalid` listing every problem of every file. The last result is
@@ -43,25 +45,28 @@ def read_base(data_paths: tuple[Path, ...]) -> tuple[fixtures.Tables, str]:
     """
     global _last_read
     try:
-        key: object = tuple(
-            (str(p.resolve()), p.stat().st_mtime_ns, p.stat().st_size) for p in data_paths
+        key: object = (
+            id(fmt),
+            *((str(p.resolve()), p.stat().st_mtime_ns, p.stat().st_size) for p in data_paths),
         )
     except OSError:
         key = None  # a missing file: read_file reports it
     if key is not None and _last_read is not None and _last_read[0] == key:
         return _last_read[1]
-    result = _read_base(data_paths)
+    result = _read_base(data_paths, fmt)
     if key is not None:
         _last_read = (key, result)
     return result
 
 
-def _read_base(data_paths: tuple[Path, ...]) -> tuple[fixtures.Tables, str]:
+def _read_base(
+    data_paths: tuple[Path, ...], fmt: fixtures.FixtureFormat
+) -> tuple[fixtures.Tables, str]:
     if not data_paths:
-        tables = fixtures.tables_of(default_data())
+        tables = fmt.tables_of(default_data())
         fingerprint = "default:" + _digest(json.dumps(tables, sort_keys=True).encode())
         return tables, fingerprint
-    tables = fixtures.load_files(data_paths)
+    tables = fmt.load_files(data_paths)
     digest = hashlib.sha256()
     for path in data_paths:
         digest.update(str(path.resolve()).encode() + b"\0" + path.read_bytes() + b"\0")
@@ -84,15 +89,15 @@ class MockState:
         journal: RequestJournal,
         max_namespaces: int,
         namespace_ttl: float,
-        sort_aliases: Mapping[str, Mapping[str, str]] | None = None,
+        api: MockApi,
     ) -> None:
         self.db = db
-        self.store = Rules(db, sort_aliases=sort_aliases)
+        self.api = api
+        self.format = fixtures.fixture_format(api)
+        self.store = Rules(db, api)
         self.base = base
         self.journal = journal
-        self.namespaces = Namespaces(
-            base, max_namespaces=max_namespaces, ttl=namespace_ttl, sort_aliases=sort_aliases
-        )
+        self.namespaces = Namespaces(base, api, max_namespaces=max_namespaces, ttl=namespace_ttl)
         self.snapshots = Snapshots(folder_for(db_path))
         self._stamp = db_path.with_name(db_path.name + ".base")
 
@@ -104,7 +109,7 @@ class MockState:
         journal: RequestJournal,
         max_namespaces: int,
         namespace_ttl: float,
-        sort_aliases: Mapping[str, Mapping[str, str]] | None = None,
+        api: MockApi,
     ) -> MockState:
         """Open the database, made from the base data when missing or made from other base data.
 
@@ -112,9 +117,10 @@ class MockState:
         other data (a fixture file changed, `--data` added or dropped) starts again from the new
         base, as a team editing its fixture expects.
         """
-        tables, fingerprint = read_base(data_paths)
-        base = fixtures.base_data(tables)
-        db = Database(db_path, ID_FIELDS, Rules.indexes())
+        fmt = fixtures.fixture_format(api)
+        tables, fingerprint = read_base(data_paths, fmt)
+        base = fmt.base_data(tables)
+        db = Database(db_path, api.id_fields, api.indexes)
         made = not db_path.exists()
         db.open(lambda: {name: list(docs.values()) for name, docs in tables.items()})
         stamp = db_path.with_name(db_path.name + ".base")
@@ -147,11 +153,28 @@ class MockState:
             journal=journal,
             max_namespaces=max_namespaces,
             namespace_ttl=namespace_ttl,
-            sort_aliases=sort_aliases,
+            api=api,
         )
 
     def close(self) -> None:
         self.db.close()
+
+    # -- the API served ----------------------------------------------------------------------------
+    def api_change_problem(self, api: MockApi) -> str | None:
+        """Why the state cannot be served through `api` (an edited spec), if it cannot."""
+        if api.id_fields != self.api.id_fields or api.indexes != self.api.indexes:
+            return (
+                "it changes a table's id field or parent reference, by which the stored records "
+                "are kept; restart the mock with a fresh --db to serve it"
+            )
+        return None
+
+    def use_api(self, api: MockApi) -> None:
+        """Serve the same records through `api` (an edited spec) from now on."""
+        self.format = fixtures.fixture_format(api)
+        self.namespaces.use_api(api)
+        self.store = Rules(self.db, api)
+        self.api = api
 
     # -- reading -------------------------------------------------------------------------------
     def _records(self, namespace: str | None) -> Database | Overlay:
@@ -159,26 +182,26 @@ class MockState:
 
     def _tables(self, records: Database | Overlay) -> dict[str, list[Record]]:
         with records.reading():
-            return {table: list(records.iter_raw(table)) for table in ID_FIELDS}
+            return {table: list(records.iter_raw(table)) for table in self.api.id_fields}
 
     def counts(self, namespace: str | None) -> dict[str, int]:
         """The number of records of each kind, by the fixture's names."""
         tables = self._tables(self._records(namespace))
-        return {key: len(tables[table]) for key, table in fixtures.KEYS.items()}
+        return {key: len(tables[table]) for key, table in self.format.keys.items()}
 
     def summary(self, namespace: str | None) -> dict[str, Any]:
         return {"namespace": namespace, "counts": self.counts(namespace)}
 
     def export(self, namespace: str | None) -> dict[str, Any]:
         """The addressed state as a fixture document."""
-        return fixtures.document(self._tables(self._records(namespace)))
+        return self.format.document(self._tables(self._records(namespace)))
 
     # -- replacing -----------------------------------------------------------------------------
     def _replace(self, namespace: str | None, tables: Mapping[str, Mapping[str, Record]]) -> None:
         if namespace is None:
             self.db.replace_all(tables)
         else:
-            self.namespaces.replace(namespace, fixtures.base_data(tables))
+            self.namespaces.replace(namespace, self.format.base_data(tables))
 
     def reset(self, namespace: str | None, snapshot: str | None = None) -> dict[str, Any]:
         """Back to the base data, or to snapshot `snapshot`."""
@@ -186,7 +209,7 @@ class MockState:
             tables = self.snapshots.remembered(snapshot)
             if tables is None:
                 document = self.snapshots.read(snapshot)
-                tables = fixtures.load([(f"snapshot {snapshot}", document)])
+                tables = self.format.load([(f"snapshot {snapshot}", document)])
                 self.snapshots.remember(snapshot, tables)
             self._replace(namespace, tables)
         elif namespace is None:
@@ -198,13 +221,13 @@ class MockState:
     def import_(self, namespace: str | None, document: Any, mode: ImportMode) -> dict[str, Any]:
         """Replace the addressed state with `document`, or merge it in; all or nothing."""
         if mode == "replace":
-            self._replace(namespace, fixtures.load([("request body", document)]))
+            self._replace(namespace, self.format.load([("request body", document)]))
             return self.summary(namespace)
         records = self._records(namespace)
         # Read, check and write under one transaction: no write can slip in between.
         with records.transaction():
-            existing = {table: list(records.iter_raw(table)) for table in ID_FIELDS}
-            merged = fixtures.load([("request body", document)], existing)
+            existing = {table: list(records.iter_raw(table)) for table in self.api.id_fields}
+            merged = self.format.load([("request body", document)], existing)
             records.replace_all(merged)
         return self.summary(namespace)
 
@@ -218,11 +241,11 @@ class MockState:
         new one. True when applied.
         """
         try:
-            tables, fingerprint = read_base(data_paths)
+            tables, fingerprint = read_base(data_paths, self.format)
             with self.db.transaction():
                 state = {
-                    table: {r[ID_FIELDS[table]]: r for r in self.db.iter_raw(table)}
-                    for table in ID_FIELDS
+                    table: {r[self.api.id_fields[table]]: r for r in self.db.iter_raw(table)}
+                    for table in self.api.id_fields
                 }
                 for table, new in tables.items():
                     old = self.base.tables.get(table, {})
@@ -232,9 +255,9 @@ class MockState:
                                 state[table][doc_id] = new[doc_id]
                             else:
                                 state[table].pop(doc_id, None)
-                document = fixtures.document({t: docs.values() for t, docs in state.items()})
+                document = self.format.document({t: docs.values() for t, docs in state.items()})
                 documents = [("shared state", document)]
-                merged = fixtures.load(documents)
+                merged = self.format.load(documents)
                 self.db.replace_all(merged)
         except fixtures.FixtureInvalid as exc:
             logger.error(
@@ -243,7 +266,7 @@ class MockState:
                 "\n  ".join(str(p) for p in exc.fixture_problems),
             )
             return False
-        self.base = fixtures.base_data(tables)
+        self.base = self.format.base_data(tables)
         self.namespaces.base = self.base
         self._stamp.write_text(fingerprint + "\n", encoding="utf-8")
         logger.info("applied the edited fixture files")
@@ -253,11 +276,11 @@ class MockState:
         records = self._records(namespace)
         with records.reading():
             tables = {
-                table: {r[ID_FIELDS[table]]: r for r in records.iter_raw(table)}
-                for table in ID_FIELDS
+                table: {r[self.api.id_fields[table]]: r for r in records.iter_raw(table)}
+                for table in self.api.id_fields
             }
         saved = self.snapshots.save(
-            name, fixtures.document({t: d.values() for t, d in tables.items()})
+            name, self.format.document({t: d.values() for t, d in tables.items()})
         )
         self.snapshots.remember(name, tables)
         return saved

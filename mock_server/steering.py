@@ -37,7 +37,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from mock_server import query
 from mock_server.error_responses import error_body, send_json
 from mock_server.settings import MAX_DELAY_MS
-from openapi.model import Operation, Response, Spec
+from openapi.model import Operation, Pagination, Response, Spec
 
 logger = logging.getLogger(__name__)
 
@@ -222,12 +222,14 @@ class AnswerSteering:
         app: ASGIApp,
         *,
         spec: Spec,
+        pagination: Pagination,
         fail_rate: float,
         fail_status: int,
         seed: int | None,
     ) -> None:
         self.app = app
         self.spec = spec
+        self.pagination = pagination
         self.fail_rate = fail_rate
         self.fail_status = fail_status
         self._random = random.Random(None if seed is None else f"{seed}:failures")
@@ -245,16 +247,18 @@ class AnswerSteering:
             raise HTTPException(400, f"Prefer {exc}") from exc
         if preferences.code is None and preferences.example is None:
             if self.fail_rate and self._random.random() < self.fail_rate:
-                await _send_forced(send, self._failure(operation), applied=None)
+                await _send_forced(send, self._failure(operation), self.pagination, applied=None)
                 return
             await self.app(scope, receive, send)
             return
         status, response, name = _chosen(operation, preferences)
         applied = f"code={status}" if name is None else f"example={name}"
         if not 200 <= status < 300:
-            await _send_forced(send, (status, response, name), applied=applied)
+            await _send_forced(send, (status, response, name), self.pagination, applied=applied)
             return
-        await self.app(scope, receive, _earned(send, status, response, name, applied))
+        await self.app(
+            scope, receive, _earned(send, status, response, name, applied, self.pagination)
+        )
 
     def _failure(self, operation: Operation) -> tuple[int, Response | None, str | None]:
         return self.fail_status, operation.responses.get(str(self.fail_status)), None
@@ -290,7 +294,7 @@ def _chosen(
 
 
 def _body_and_headers(
-    status: int, response: Response | None, name: str | None
+    status: int, response: Response | None, name: str | None, pagination: Pagination
 ) -> tuple[Any, dict[str, str]]:
     """The answer the spec gives for `status`: the named (or first) example and its headers."""
     if response is None:
@@ -310,22 +314,31 @@ def _body_and_headers(
     }
     if isinstance(body, list) and status == 200:
         # An index example: its pagination headers describe the example page itself.
-        headers.update(query.paginate(body, None, None).headers())
+        headers.update(query.paginate(body, None, None, pagination).headers())
     return body, headers
 
 
 async def _send_forced(
-    send: Send, chosen: tuple[int, Response | None, str | None], *, applied: str | None
+    send: Send,
+    chosen: tuple[int, Response | None, str | None],
+    pagination: Pagination,
+    *,
+    applied: str | None,
 ) -> None:
     status, response, name = chosen
-    body, headers = _body_and_headers(status, response, name)
+    body, headers = _body_and_headers(status, response, name, pagination)
     if applied is not None:
         headers[PREFERENCE_APPLIED] = applied
     await send_json(send, status, body, headers)
 
 
 def _earned(
-    send: Send, status: int, response: Response | None, name: str | None, applied: str
+    send: Send,
+    status: int,
+    response: Response | None,
+    name: str | None,
+    applied: str,
+    pagination: Pagination,
 ) -> Send:
     """A `send` that applies a success preference only to an answer that earned that status."""
     held: Message | None = None
@@ -347,7 +360,7 @@ def _earned(
             return
         if message.get("more_body", False):
             return  # the real body is replaced by the example
-        body, headers = _body_and_headers(status, response, name)
+        body, headers = _body_and_headers(status, response, name, pagination)
         kept = {
             k.decode("latin-1"): v.decode("latin-1")
             for k, v in held["headers"]

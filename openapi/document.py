@@ -30,10 +30,15 @@ _StringDateLoader.yaml_implicit_resolvers = {
 }
 
 
+def parse_yaml(text: str) -> Any:
+    """YAML (or JSON) text as data, dates as strings; `yaml.YAMLError` when it is not."""
+    return yaml.load(text, Loader=_StringDateLoader)  # noqa: S506 - a SafeLoader subclass
+
+
 def load_document(path: str | Path) -> dict[str, Any]:
     """The YAML or JSON document at `path`, dates as strings."""
     try:
-        document = yaml.load(Path(path).read_text(encoding="utf-8"), Loader=_StringDateLoader)  # noqa: S506 - a SafeLoader subclass
+        document = parse_yaml(Path(path).read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         raise SpecError(f"cannot read {path}: {exc}") from exc
     if not isinstance(document, dict):

@@ -54,6 +54,17 @@ class RunningMock:
         return httpx.Client(base_url=self.base_url, headers=AUTH if auth else {}, timeout=30)
 
 
+def eventually(check: Callable[[], bool], seconds: float = 20) -> bool:
+    """Whether `check()` comes true within `seconds` (polled every 0.1 s): for what a server does
+    in the background, such as applying an edited file."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(0.1)
+    return False
+
+
 def mock_settings(db_path: Path, **overrides: object) -> Settings:
     base = Settings(host="127.0.0.1", port=free_port(), db_path=db_path, validate_responses=True)
     return replace(base, **overrides)  # type: ignore[arg-type]

@@ -14,10 +14,13 @@ import uvicorn
 
 from mock_server.app import create_app
 from mock_server.default_data import default_data
-from mock_server.fixtures import KEYS
+from mock_server.fixtures import fixture_format
+from mock_server.generate import generate
 from mock_server.process import free_port
+from mock_server.resources import read_mock_api
 from tests.conftest import AUTH, RunningMock, mock_settings
 
+KEYS = fixture_format(read_mock_api()).keys
 DEFAULT_COUNTS = {key: len(default_data()[table]) for key, table in KEYS.items()}
 
 
@@ -221,6 +224,33 @@ def test_import_replace_makes_the_state_the_fixture(
     assert exported["action-session"][0]["validity_unit"] is None
     assert control.post("/import", json=exported).status_code == 200
     assert control.get("/export").json() == exported
+
+
+def test_an_import_larger_than_an_api_body_is_taken_up_to_its_own_limit(
+    start_mock: Callable[..., RunningMock],
+) -> None:
+    # 1,500 generated sessions are about 2 MB: twice the API's 1 MiB body limit.
+    document = json.dumps(generate(1500, seed=3)).encode()
+    assert len(document) > 2 * (1 << 20)
+    mock = start_mock(max_import_bytes=len(document) + 10)
+    headers = {**AUTH, "Content-Type": "application/json"}
+    with httpx.Client(base_url=mock.base_url, headers=headers, timeout=120) as client:
+        imported = client.post("/__mock/import", content=document)
+        assert imported.status_code == 200, imported.text[:300]
+        assert imported.json()["counts"]["action-session"] == 1500
+        listed = client.post("/v2/action-session/index", json={"history": True})
+        assert listed.headers["X-Pagination-Total-Count"] == "1500"
+        # The API's own operations keep their limit.
+        huge = client.post("/v2/action-session/create", content=document)
+        assert huge.status_code == 413
+        assert huge.json()["message"] == f"The request body is larger than {1 << 20} bytes."
+        # And the import its own: one byte more is refused, nothing changes.
+        over = client.post("/__mock/import", content=document + b" " * 11)
+        assert over.status_code == 413
+        assert (
+            over.json()["message"] == f"The request body is larger than {len(document) + 10} bytes."
+        )
+        assert client.get("/__mock/health").json()["counts"]["action-session"] == 1500
 
 
 def test_import_merge_adds_and_replaces_records_by_id(

@@ -26,8 +26,10 @@ from typing import Any
 import httpx
 
 from mock_server.process import MockProcess
-from mock_server.resources import RESOURCES
+from mock_server.resources import read_mock_api
 from tests.conftest import AUTH
+
+RESOURCES = read_mock_api().resources
 
 SEED = 1229
 WRITERS = 4
@@ -38,7 +40,7 @@ Tables = dict[str, dict[str, dict[str, Any]]]
 
 
 def _path(table: str) -> str:
-    return f"/v2/{RESOURCES[table].path}"
+    return RESOURCES[table].path("index").rsplit("/", 1)[0]
 
 
 def _stored(table: str, record: dict[str, Any]) -> dict[str, Any]:

@@ -15,7 +15,10 @@ import pytest
 
 from mock_server import fixtures
 from mock_server.default_data import default_data
+from mock_server.resources import read_mock_api
 from tests.conftest import RunningMock
+
+FORMAT = fixtures.fixture_format(read_mock_api())
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -192,7 +195,7 @@ def test_a_bad_fixture_stops_the_server_with_every_problem_by_file_record_and_fi
 
 
 def test_the_default_data_is_a_valid_fixture() -> None:
-    tables = fixtures.load([("default", fixtures.document(default_data()))])
+    tables = FORMAT.load([("default", FORMAT.document(default_data()))])
     assert {t: len(d) for t, d in tables.items()} == {t: len(r) for t, r in default_data().items()}
 
 
@@ -200,7 +203,7 @@ def test_export_prints_the_default_data_in_the_fixture_format(tmp_path: Path) ->
     done = _run("export")
     assert done.returncode == 0, done.stderr
     document = json.loads(done.stdout)
-    assert document == fixtures.document(default_data())
+    assert document == FORMAT.document(default_data())
     # What a team starts from loads back as it is.
     path = tmp_path / "fixture.json"
     path.write_text(done.stdout, encoding="utf-8")
@@ -231,7 +234,7 @@ def test_generated_data_is_valid_varied_and_of_the_size_asked() -> None:
     from mock_server.generate import generate
 
     document = generate(500, 3)
-    tables = fixtures.load([("generated", document)])
+    tables = FORMAT.load([("generated", document)])
     sessions = document["action-session"]
     assert len(sessions) == 500
     assert {a["action_type"] for a in document["actions"]} == {

@@ -108,5 +108,5 @@ def test_walking_every_page_gives_each_record_exactly_once_even_with_ties(
 def test_ties_are_broken_by_the_primary_key(ro_client: httpx.Client) -> None:
     body, _ = _page(ro_client, INDEX, sort="tenant_id")
     for tenant in {r["tenant_id"] for r in body}:
-        ids = [r["action_session_id"] for r in body if r["tenant_id"] == tenant]
+        ids = [str(r["action_session_id"]) for r in body if r["tenant_id"] == tenant]
         assert ids == sorted(ids)

@@ -19,9 +19,10 @@ import httpx
 from mock_server.database import Database
 from mock_server.default_data import default_data
 from mock_server.process import MockProcess
-from mock_server.resources import ID_FIELDS
-from mock_server.rules import Rules
+from mock_server.resources import read_mock_api
 from tests.conftest import AUTH
+
+API = read_mock_api()
 
 SESSIONS = 20_000
 SESSION = {"action_id": "act-1", "subtenant_id": "sub-1", "tenant_id": "ten-1"}
@@ -53,7 +54,7 @@ def _timed(client: httpx.Client, method: str, url: str, **kwargs: Any) -> float:
 
 def test_views_and_creates_do_not_wait_for_slow_index_requests(tmp_path: Path) -> None:
     db = tmp_path / "big.json"
-    database = Database(db, ID_FIELDS, Rules.indexes())
+    database = Database(db, API.id_fields, API.indexes)
     database.open(_large_data)
     database.close()
     with (

@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import RunningMock
+from tests.conftest import RunningMock, eventually
 
 
 def _fixture(name: str) -> dict[str, Any]:
@@ -24,15 +24,6 @@ def _fixture(name: str) -> dict[str, Any]:
             {"action_session_id": "f-2", "action_id": "a-1", "subtenant_id": "o", "tenant_id": "t"},
         ],
     }
-
-
-def _until(check: Callable[[], bool], seconds: float = 20) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        time.sleep(0.1)
-    return False
 
 
 def test_an_edited_fixture_is_applied_and_the_clients_changes_are_kept(
@@ -59,9 +50,9 @@ def test_an_edited_fixture_is_applied_and_the_clients_changes_are_kept(
         data.write_text(json.dumps(edited), encoding="utf-8")
 
         def applied() -> bool:
-            return client.get("/v2/action-session/view/f-1").json()["tenant_id"] == "t2"
+            return bool(client.get("/v2/action-session/view/f-1").json()["tenant_id"] == "t2")
 
-        assert _until(applied)
+        assert eventually(applied)
         assert client.get("/v2/action-session/view/f-1").json()["action_name"] == "After"
         assert client.get("/v2/action-session/view/mine").status_code == 200  # kept
         assert client.get("/v2/action-session/view/f-2").status_code == 404  # kept deleted
@@ -72,7 +63,7 @@ def test_an_edited_fixture_is_applied_and_the_clients_changes_are_kept(
         broken["action-session"] = []
         data.write_text(json.dumps(broken), encoding="utf-8")
         refused = "the edited fixture files were not applied (1 problems)"
-        assert _until(lambda: refused in caplog.text)
+        assert eventually(lambda: refused in caplog.text)
         assert 'action-session[0] (mine) action_id: Action "a-1" does not exist.' in caplog.text
         assert client.get("/v2/action-session/view/f-1").json()["tenant_id"] == "t2"
         assert client.get("/v2/action-session/view/mine").json()["action_name"] == "After"

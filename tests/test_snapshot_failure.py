@@ -18,10 +18,11 @@ import pytest
 
 from mock_server.database import Database, JournaledStorage
 from mock_server.default_data import ACTIONS
-from mock_server.resources import ID_FIELDS
-from mock_server.rules import Rules
+from mock_server.resources import read_mock_api
 from tests.conftest import RunningMock
 from tests.disks import inject_faults
+
+API = read_mock_api()
 
 SESSION = {"action_id": "act-1", "subtenant_id": "sub-1", "tenant_id": "ten-1"}
 
@@ -38,7 +39,7 @@ def test_a_failed_snapshot_keeps_every_write_acknowledged_and_is_retried_with_ba
     monkeypatch.setattr(JournaledStorage, "compact_backoff", (1.0, 60.0))
     db = tmp_path / "db.json"
     journal = tmp_path / "db.json.journal"
-    small = Database(db, ID_FIELDS, Rules.indexes())
+    small = Database(db, API.id_fields, API.indexes)
     small.open(lambda: {"action": ACTIONS[:1]})
     small.close()
     disk = inject_faults(monkeypatch, ".tmp")

@@ -17,9 +17,10 @@ import pytest
 from mock_server.database import Database, StorageError
 from mock_server.default_data import default_data
 from mock_server.process import MockProcess, free_port
-from mock_server.resources import ID_FIELDS
-from mock_server.rules import Rules
+from mock_server.resources import read_mock_api
 from tests.disks import remount, small_tmpfs
+
+API = read_mock_api()
 
 SESS_2 = {"action_session_id": "sess-2", "action_id": "act-1"}
 
@@ -28,7 +29,7 @@ def _made(db: Path) -> Path:
     """A database as a crash leaves it after one journaled change: the snapshot and the journal."""
     live = db.parent / "live"
     live.mkdir()
-    database = Database(live / db.name, ID_FIELDS, Rules.indexes())
+    database = Database(live / db.name, API.id_fields, API.indexes)
     database.open(default_data)
     with database.transaction():
         database.update("action_session", "sess-2", {"validity": 3})
@@ -140,7 +141,7 @@ def test_every_snapshot_record_is_checked(tmp_path: Path, content: str, message:
     db = tmp_path / "db.json"
     db.write_bytes(content.encode("latin-1"))
     with pytest.raises(StorageError, match=message.replace("(", r"\(").replace("[", r"\[")):
-        Database(db, ID_FIELDS, Rules.indexes()).open(default_data)
+        Database(db, API.id_fields, API.indexes).open(default_data)
     assert db.read_bytes() == content.encode("latin-1")
 
 
@@ -162,7 +163,7 @@ def test_every_journal_record_is_checked_and_named_by_line(
         fh.write(line + b"\n" + b'[["action_session","sess-2",null]]\n')
     journal = _journal(db).read_bytes()
     with pytest.raises(StorageError) as caught:
-        Database(db, ID_FIELDS, Rules.indexes()).open(default_data)
+        Database(db, API.id_fields, API.indexes).open(default_data)
     assert f"{db}.journal line 2 " in str(caught.value)
     assert message in str(caught.value)
     assert _journal(db).read_bytes() == journal
@@ -173,7 +174,7 @@ def test_an_empty_journal_beside_a_missing_snapshot_loses_nothing_and_starts_fre
 ) -> None:
     db = tmp_path / "db.json"
     _journal(db).write_bytes(b"")
-    database = Database(db, ID_FIELDS, Rules.indexes())
+    database = Database(db, API.id_fields, API.indexes)
     database.open(default_data)
     with database.reading():
         assert database.get("action_session", "sess-2") is not None
@@ -186,14 +187,14 @@ def test_an_unterminated_last_journal_line_was_never_acknowledged_and_is_cut_off
     db = _made(tmp_path / "db.json")
     with open(_journal(db), "ab") as fh:
         fh.write(b'[["action_session","sess-2",null]]')  # whole JSON, but no newline yet
-    database = Database(db, ID_FIELDS, Rules.indexes())
+    database = Database(db, API.id_fields, API.indexes)
     database.open(default_data)
     with database.reading():
         assert (database.get("action_session", "sess-2") or {})["validity"] == 3
     with database.transaction():
         database.update("action_session", "sess-2", {"validity": 4})
     database.close()
-    reopened = Database(db, ID_FIELDS, Rules.indexes())
+    reopened = Database(db, API.id_fields, API.indexes)
     reopened.open(default_data)
     with reopened.reading():
         assert (reopened.get("action_session", "sess-2") or {})["validity"] == 4

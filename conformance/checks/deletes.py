@@ -10,8 +10,8 @@ from typing import Any
 
 from conformance import index, world
 from conformance.config import Profile
-from conformance.contract import Resource
 from conformance.registry import CheckContext, check
+from openapi.model import Resource
 
 FULL = (Profile.FULL,)
 

@@ -11,13 +11,13 @@ from typing import Any
 
 from conformance.client import Exchange
 from conformance.config import Profile
-from conformance.contract import Contract
 from conformance.registry import CheckContext, check
+from openapi.model import ApiModel
 
 SHAPE_TITLE = "An error response does not have the contract's shape"
 
 
-def shape_problem(contract: Contract, status: int, body: Any) -> str | None:
+def shape_problem(contract: ApiModel, status: int, body: Any) -> str | None:
     """Why an error body does not have the shape of its status, or None."""
     if status == 422:
         if not isinstance(body, list) or not body:

@@ -12,9 +12,9 @@ from typing import Any
 from hypothesis import strategies as st
 
 from conformance import index, values
-from conformance.contract import FieldKind
 from conformance.registry import CheckContext, check
 from conformance.world import Scope
+from openapi.model import FieldKind
 
 
 def _candidates(

@@ -14,17 +14,17 @@ from typing import Any
 from hypothesis import strategies as st
 
 from conformance import index
-from conformance.contract import Contract
 from conformance.failures import CheckFailure
 from conformance.index import Page
 from conformance.registry import CheckContext, check
 from conformance.world import Scope
+from openapi.model import ApiModel
 
 HEADERS_TITLE = "Pagination headers disagree with the body"
 
 
 def verify_page(
-    contract: Contract, page: Page, asked_per_page: int | None, title: str = HEADERS_TITLE
+    contract: ApiModel, page: Page, asked_per_page: int | None, title: str = HEADERS_TITLE
 ) -> None:
     """Fail unless the headers of `page` are integers that agree with each other and its body."""
     pag = contract.pagination

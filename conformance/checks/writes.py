@@ -13,8 +13,8 @@ from typing import Any
 from conformance import index, values, world
 from conformance.client import Exchange
 from conformance.config import Profile
-from conformance.contract import Resource
 from conformance.registry import CheckContext, check
+from openapi.model import Resource
 
 FULL = (Profile.FULL,)
 

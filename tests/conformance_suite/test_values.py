@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from conformance.contract import FieldKind
 from conformance.values import matches, order_problem
+from openapi.model import FieldKind
 
 STRING = FieldKind("name", "string")
 INTEGER = FieldKind("n", "integer")
