@@ -81,7 +81,7 @@ class CollectingJSONBodyValidator(JSONRequestBodyValidator):  # type: ignore[mis
         except RecursionError as exc:
             raise BadRequestProblem(detail="The request body is nested too deeply.") from exc
         if errors:
-            problems = _problems(errors)
+            problems = problems_of(errors)
             named = {p.field for p in problems}
             problems += [p for p in self._rule_problems(body) if p.field not in named]
             raise BodyInvalid(problems)
@@ -101,7 +101,8 @@ class CollectingJSONBodyValidator(JSONRequestBodyValidator):  # type: ignore[mis
         return problems
 
 
-def _problems(errors: Iterable[ValidationError]) -> list[Problem]:
+def problems_of(errors: Iterable[ValidationError]) -> list[Problem]:
+    """One `Problem` per field and kind of error, in field order, worded as Yii2 words them."""
     problems: dict[tuple[str, str], Problem] = {}
     for error in sorted(errors, key=lambda e: [str(p) for p in e.absolute_path]):
         path = ".".join(str(p) for p in error.absolute_path)
