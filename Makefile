@@ -11,7 +11,7 @@ TOKEN  ?= dev
 NODE_BIN   := node_modules/.bin
 NODE_STAMP := node_modules/.package-lock.json
 
-.PHONY: serve test schemathesis venv clean lint bench conformance bench-conformance bench-diff
+.PHONY: serve test check schemathesis venv clean lint bench conformance bench-conformance bench-diff
 
 venv: $(STAMP)
 
@@ -28,6 +28,13 @@ serve: $(STAMP)
 ## test: the whole test suite
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+## check: the code gate CI runs first: ruff's rules and formatting, mypy --strict, over the
+## packages, the tests and the benchmarks (tool versions pinned in pyproject.toml)
+check: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 ## schemathesis: Schemathesis' own CLI, all phases and checks, against a mock already serving
 schemathesis: $(STAMP)
