@@ -119,12 +119,11 @@ def ci_settings(
 
 def declared_token_url(spec_path: Path) -> str | None:
     """The tokenUrl of the spec's OAuth2 password (or client-credentials) flow, if any."""
-    import yaml
+    from openapi.document import SpecError, load_document
 
     try:
-        document = yaml.safe_load(spec_path.read_text(encoding="utf-8"))
-        schemes = document["components"]["securitySchemes"]
-    except (OSError, yaml.YAMLError, KeyError, TypeError):
+        schemes = load_document(spec_path)["components"]["securitySchemes"]
+    except (SpecError, KeyError, TypeError):
         return None
     for scheme in schemes.values():
         flows = scheme.get("flows", {}) if isinstance(scheme, dict) else {}

@@ -14,14 +14,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-import yaml
-
 from conformance import baseline as baseline_module
 from conformance.baseline import Entry
 from conformance.failures import Finding
 from conformance.guesses import Guess, by_id, marked
 from conformance.registry import REGISTRY
 from conformance.runner import Result
+from openapi.document import SpecError, load_document
 
 FAILURE = "failure"
 WARNING = "warning"
@@ -84,10 +83,9 @@ class Verdict:
 
 def _document(result: Result) -> dict[str, Any]:
     try:
-        loaded = yaml.safe_load(result.settings.spec_path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError):
+        return load_document(result.settings.spec_path)
+    except SpecError:
         return {}
-    return loaded if isinstance(loaded, dict) else {}
 
 
 def _templates(document: dict[str, Any]) -> list[str]:
