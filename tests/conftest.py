@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import replace
@@ -10,11 +9,11 @@ from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 
 from mock_server.app import create_app
 from mock_server.process import free_port
 from mock_server.settings import Settings
+from tests.serving import ServerThread
 
 TOKEN = "dev"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -25,30 +24,17 @@ class RunningMock:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.base_url = f"http://{settings.host}:{settings.port}"
-        config = uvicorn.Config(
-            create_app(settings),
-            host=settings.host,
-            port=settings.port,
-            log_level="warning",
-            access_log=False,
-            lifespan="on",
+        self._thread = ServerThread(
+            create_app(settings), host=settings.host, port=settings.port, lifespan="on"
         )
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, daemon=True)
+        self.base_url = self._thread.base_url
 
     def start(self) -> RunningMock:
         self._thread.start()
-        deadline = time.monotonic() + 20
-        while not self._server.started:
-            if not self._thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError("the mock server did not start")
-            time.sleep(0.01)
         return self
 
     def stop(self) -> None:
-        self._server.should_exit = True
-        self._thread.join(timeout=20)
+        self._thread.stop()
 
     def client(self, *, auth: bool = True) -> httpx.Client:
         return httpx.Client(base_url=self.base_url, headers=AUTH if auth else {}, timeout=30)

@@ -3,22 +3,20 @@
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 
 from mock_server.app import create_app
 from mock_server.default_data import default_data
 from mock_server.fixtures import fixture_format
 from mock_server.generate import generate
-from mock_server.process import free_port
 from mock_server.resources import read_mock_api
 from tests.conftest import AUTH, RunningMock, mock_settings
+from tests.serving import ServerThread
 
 KEYS = fixture_format(read_mock_api()).keys
 DEFAULT_COUNTS = {key: len(default_data()[table]) for key, table in KEYS.items()}
@@ -392,18 +390,9 @@ def test_the_api_token_never_opens_the_control_api(
 def served_as_if_public(tmp_path: Path) -> Iterator[str]:
     """A mock whose settings say it listens on all interfaces, served on loopback for the test."""
     settings = mock_settings(tmp_path / "db.json", host="0.0.0.0")
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        assert thread.is_alive()
-        threading.Event().wait(0.01)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=20)
+    server = ServerThread(create_app(settings)).start()
+    yield server.base_url
+    server.stop()
 
 
 def test_beyond_loopback_without_an_admin_token_the_control_api_is_401(
