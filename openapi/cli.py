@@ -93,6 +93,8 @@ def _diff_parser() -> argparse.ArgumentParser:
 
 def lint_main(argv: Sequence[str]) -> int:
     """`python -m openapi lint` with `argv` (the arguments after `lint`); the exit status."""
+    # Imported here, not at the top: each command loads only its own dependencies (lint's
+    # validators take a while to import, and diff's wall time on large specs is benchmarked).
     from openapi.lint import RULES, lint
 
     args = _lint_parser().parse_args(list(argv))

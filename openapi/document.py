@@ -126,7 +126,10 @@ def resolve_at(document: Mapping[str, Any], node: Any, pointer: str) -> tuple[An
 
 
 class LocatedDocument:
-    """A spec read from text: its data, where it came from, and the line of any pointer in it."""
+    """A spec read from text: its data, where it came from, and the line of any pointer in it.
+
+    Equal only to itself (no `__eq__`), so callers may cache work per document by identity.
+    """
 
     def __init__(
         self,
@@ -142,9 +145,6 @@ class LocatedDocument:
         self._lines = lines
         self._duplicates = duplicate_keys
         self._json = _JsonLines(text) if lines is None and text is not None else None
-
-    # Identity equality: a document is equal only to itself, so callers can cache per document.
-    __hash__ = object.__hash__
 
     @classmethod
     def from_data(cls, data: dict[str, Any], source: str) -> LocatedDocument:

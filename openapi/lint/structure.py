@@ -67,7 +67,7 @@ def oas_structure(doc: SpecDocument) -> Iterator[Hit]:
 
 
 # The attribute a wrapped object check sets on each error it yields: the path it was checking.
-_PLACE = "_conformance_lint_place"
+_PLACE = "_openapi_lint_place"
 
 
 def _locating(check: type[KeywordValidator]) -> type[KeywordValidator]:
