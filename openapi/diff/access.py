@@ -40,7 +40,7 @@ class AccessComparison:
     """Compares servers and security for one `Comparison`."""
 
     def __init__(self, comparison: Comparison) -> None:
-        self.c = comparison
+        self.comparison = comparison
 
     def compare_servers(self, old: tuple[Any, str], new: tuple[Any, str], where: str) -> None:
         """Compare two server lists, each with the pointer of the object that declares it."""
@@ -52,18 +52,20 @@ class AccessComparison:
             return side[1] if index is None else join_pointer(side[1], "servers", index)
 
         if len(old_urls) == 1 and len(new_urls) == 1 and gone and came:
-            self.c.report(
+            self.comparison.report(
                 "server-changed",
                 at(new, new_urls[came[0]]),
                 f"{where}: server {gone[0]} is now {came[0]}",
             )
             return
         for url in gone:
-            self.c.report(
+            self.comparison.report(
                 "server-removed", at(old, old_urls[url]), f"{where}: server {url} removed", "old"
             )
         for url in came:
-            self.c.report("server-added", at(new, new_urls[url]), f"{where}: server {url} added")
+            self.comparison.report(
+                "server-added", at(new, new_urls[url]), f"{where}: server {url} added"
+            )
 
     @staticmethod
     def _requirements(
@@ -87,8 +89,8 @@ class AccessComparison:
         return alternatives or [{}], pointer
 
     def compare_security(self, old: Node, new: Node) -> None:
-        old_alts, _ = self._requirements(self.c.old, old)
-        new_alts, pointer = self._requirements(self.c.new, new)
+        old_alts, _ = self._requirements(self.comparison.old, old)
+        new_alts, pointer = self._requirements(self.comparison.new, new)
 
         def satisfies(client: dict[str, frozenset[str]], needed: dict[str, frozenset[str]]) -> bool:
             return all(s in client and scopes <= client[s] for s, scopes in needed.items())
@@ -103,19 +105,19 @@ class AccessComparison:
         change = f"security {describe(old_alts)} is now {describe(new_alts)}"
         # A client that met some old alternative must still meet some new one.
         if any(not any(satisfies(o, n) for n in new_alts) for o in old_alts):
-            self.c.report("security-tightened", pointer, change)
+            self.comparison.report("security-tightened", pointer, change)
         if any(not any(satisfies(n, o) for o in old_alts) for n in new_alts):
-            self.c.report("security-loosened", pointer, change)
+            self.comparison.report("security-loosened", pointer, change)
 
     def compare_security_schemes(self) -> None:
-        old_schemes = mapping(mapping(self.c.old.get("components")).get("securitySchemes"))
-        new_schemes = mapping(mapping(self.c.new.get("components")).get("securitySchemes"))
+        old_schemes = mapping(mapping(self.comparison.old.get("components")).get("securitySchemes"))
+        new_schemes = mapping(mapping(self.comparison.new.get("components")).get("securitySchemes"))
         for name, old_raw in old_schemes.items():
             if name not in new_schemes:
                 continue  # Unused schemes may go; a used one shows up as security-tightened.
             pointer = join_pointer("/components/securitySchemes", name)
-            old_node = self.c.resolve(self.c.old, old_raw, pointer)
-            new_node = self.c.resolve(self.c.new, new_schemes[name], pointer)
+            old_node = self.comparison.resolve(self.comparison.old, old_raw, pointer)
+            new_node = self.comparison.resolve(self.comparison.new, new_schemes[name], pointer)
             old_scheme, new_scheme = mapping(old_node.value), mapping(new_node.value)
             old_pointer, pointer = old_node.pointer, new_node.pointer
             for key in ("type", "in", "name", "scheme", "openIdConnectUrl"):
@@ -123,7 +125,7 @@ class AccessComparison:
                 if key == "scheme" and isinstance(old_value, str) and isinstance(new_value, str):
                     old_value, new_value = old_value.lower(), new_value.lower()
                 if old_value != new_value:
-                    self.c.report(
+                    self.comparison.report(
                         "security-scheme-changed",
                         join_pointer(pointer, key) if key in new_scheme else pointer,
                         f"security scheme {name}: {key} {show(old_value)} is now {show(new_value)}",
@@ -133,7 +135,7 @@ class AccessComparison:
             for flow, old_flow in old_flows.items():
                 new_flow = mapping(new_flows.get(flow))
                 if not new_flow:
-                    self.c.report(
+                    self.comparison.report(
                         "security-scheme-changed",
                         join_pointer(old_pointer, "flows", flow),
                         f"security scheme {name}: {flow} flow removed",
@@ -142,7 +144,7 @@ class AccessComparison:
                     continue
                 for url in ("authorizationUrl", "tokenUrl"):
                     if mapping(old_flow).get(url) != new_flow.get(url):
-                        self.c.report(
+                        self.comparison.report(
                             "security-scheme-changed",
                             join_pointer(
                                 pointer, "flows", flow, *([url] if url in new_flow else [])

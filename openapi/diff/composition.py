@@ -24,17 +24,17 @@ class CompositionComparison:
     """Compares the composition keywords of schema pairs for one `Comparison`."""
 
     def __init__(self, comparison: Comparison) -> None:
-        self.c = comparison
+        self.comparison = comparison
         # The same schema merges to the same object every time, so pairs with it compare once.
         self._merged: dict[tuple[int, int, str, str], Node | None] = {}
 
     def _narrowed(self, side: Side, pointer: str, message: str, document: Document = "new") -> None:
         rule = "request-schema-narrowed" if side == "request" else "response-schema-narrowed"
-        self.c.report(rule, pointer, message, document)
+        self.comparison.report(rule, pointer, message, document)
 
     def _widened(self, side: Side, pointer: str, message: str, document: Document = "new") -> None:
         rule = "request-schema-widened" if side == "request" else "response-schema-widened"
-        self.c.report(rule, pointer, message, document)
+        self.comparison.report(rule, pointer, message, document)
 
     def compare(self, old: Node, new: Node, side: Side) -> bool:
         """Compare allOf/anyOf/oneOf/not; False when the schemas differ too much to go on."""
@@ -65,8 +65,10 @@ class CompositionComparison:
             )
         if "not" in o and "not" in n:
             old_not, new_not = Node(o["not"], at(old, "not")), Node(n["not"], at(new, "not"))
-            if not self.c.equivalent(old_not, new_not, side):
-                self.c.report("composition-changed", at(new, "not"), "'not' schema changed")
+            if not self.comparison.equivalent(old_not, new_not, side):
+                self.comparison.report(
+                    "composition-changed", at(new, "not"), "'not' schema changed"
+                )
         elif "not" in n:
             self._narrowed(side, at(new, "not"), "'not' schema added")
         elif "not" in o:
@@ -87,7 +89,7 @@ class CompositionComparison:
         """One side has a composition the other lacks: compare what it amounts to, if we can."""
         wrapped, plain, kw = (new, old, new_kw) if new_kw is not None else (old, new, old_kw)
         assert kw is not None
-        document = self.c.new if new_kw is not None else self.c.old
+        document = self.comparison.new if new_kw is not None else self.comparison.old
         branches = wrapped.value[kw] if isinstance(wrapped.value[kw], list) else []
         # allOf (or a one-branch union) is one schema written in parts: `allOf: [$ref]` next to
         # `nullable: true`, or a base schema plus extra members. Merged, it compares as usual.
@@ -95,9 +97,9 @@ class CompositionComparison:
             merged = self._merge_all_of(document, wrapped, kw, set())
             if merged is not None:
                 if new_kw is not None:
-                    self.c.compare_schema(plain, merged, side)
+                    self.comparison.compare_schema(plain, merged, side)
                 else:
-                    self.c.compare_schema(merged, plain, side)
+                    self.comparison.compare_schema(merged, plain, side)
                 return False
         pointer = join_pointer(wrapped.pointer, kw)
         which: Document = "new" if new_kw is not None else "old"
@@ -105,7 +107,7 @@ class CompositionComparison:
         for index, branch in enumerate(branches):
             candidate = Node(branch, join_pointer(pointer, index))
             pair = (plain, candidate) if new_kw is not None else (candidate, plain)
-            if self.c.equivalent(pair[0], pair[1], side):
+            if self.comparison.equivalent(pair[0], pair[1], side):
                 matched = True
                 break
         if not matched:
@@ -114,7 +116,7 @@ class CompositionComparison:
                 if new_kw is not None
                 else f"the schema is no longer {kw}, and is none of its former branches"
             )
-            self.c.report("composition-changed", pointer, message, which)
+            self.comparison.report("composition-changed", pointer, message, which)
             return False
         if new_kw is not None:
             message = f"the schema became {kw} of {len(branches)} branches, one of them the old one"
@@ -140,7 +142,7 @@ class CompositionComparison:
         if cache not in self._merged:
             merged = self._merge(document, node, kw, seen)
             self._merged[cache] = merged
-            self.c.keep(merged)
+            self.comparison.keep(merged)
         return self._merged[cache]
 
     def _merge(
@@ -155,7 +157,7 @@ class CompositionComparison:
         required = list(as_list(merged.get("required")))
         branches = node.value[kw] if isinstance(node.value[kw], list) else []
         for index, raw in enumerate(branches):
-            branch = self.c.resolve(document, raw, join_pointer(node.pointer, kw, index))
+            branch = self.comparison.resolve(document, raw, join_pointer(node.pointer, kw, index))
             if not isinstance(branch.value, dict):
                 return None
             if "allOf" in branch.value:
@@ -215,8 +217,8 @@ class CompositionComparison:
 
         def equivalent(i: int, j: int, likeliest: bool) -> bool:
             if likeliest:
-                return self.c.same_for_report(old_nodes[i], new_nodes[j], side)
-            return self.c.equivalent(old_nodes[i], new_nodes[j], side)
+                return self.comparison.same_for_report(old_nodes[i], new_nodes[j], side)
+            return self.comparison.equivalent(old_nodes[i], new_nodes[j], side)
 
         match(equivalent)
         match(lambda i, j, _: ref(old_list[i]) is not None and ref(old_list[i]) == ref(new_list[j]))
@@ -227,7 +229,7 @@ class CompositionComparison:
             pairs.append((i, j))
         for i, j in pairs:
             # Conservative: a branch that accepts less makes the whole accept less, on both kinds.
-            self.c.compare_schema(old_nodes[i], new_nodes[j], side)
+            self.comparison.compare_schema(old_nodes[i], new_nodes[j], side)
         for i in unmatched_old:
             message = f"{old_kw} branch {i} removed"
             if union:
@@ -248,7 +250,7 @@ class CompositionComparison:
             return
         pointer = at(new, "discriminator") if new_disc else new.pointer
         if old_disc.get("propertyName") != new_disc.get("propertyName"):
-            self.c.report(
+            self.comparison.report(
                 "discriminator-changed",
                 pointer,
                 f"discriminator property {show(old_disc.get('propertyName'))} is now "
@@ -258,13 +260,13 @@ class CompositionComparison:
         old_map, new_map = mapping(old_disc.get("mapping")), mapping(new_disc.get("mapping"))
         for value, target in old_map.items():
             if new_map.get(value) != target:
-                self.c.report(
+                self.comparison.report(
                     "discriminator-changed",
                     pointer,
                     f"discriminator mapping {value!r} removed or changed",
                 )
         for value in new_map:
             if value not in old_map:
-                self.c.report(
+                self.comparison.report(
                     "discriminator-mapping-added", pointer, f"discriminator mapping {value!r} added"
                 )

@@ -35,42 +35,46 @@ class OperationComparison:
     """Compares two documents down to their schemas, for one `Comparison`."""
 
     def __init__(self, comparison: Comparison) -> None:
-        self.c = comparison
+        self.comparison = comparison
         self.access = AccessComparison(comparison)
 
     def compare_documents(self) -> None:
         """Compare the two documents: paths and operations, servers, security schemes."""
-        old_paths = mapping(self.c.old.get("paths"))
-        new_paths = mapping(self.c.new.get("paths"))
+        old_paths = mapping(self.comparison.old.get("paths"))
+        new_paths = mapping(self.comparison.new.get("paths"))
         new_by_shape = {template_shape(p): p for p in new_paths}
         matched_new: set[str] = set()
         for old_path, old_item in old_paths.items():
             new_path = (
                 old_path if old_path in new_paths else new_by_shape.get(template_shape(old_path))
             )
-            old_node = self.c.resolve(self.c.old, old_item, join_pointer("/paths", old_path))
+            old_node = self.comparison.resolve(
+                self.comparison.old, old_item, join_pointer("/paths", old_path)
+            )
             if new_path is None:
                 pointer = join_pointer("/paths", old_path)
-                self.c.report("path-removed", pointer, f"path {old_path} removed", "old")
+                self.comparison.report("path-removed", pointer, f"path {old_path} removed", "old")
                 continue
             matched_new.add(new_path)
-            new_node = self.c.resolve(
-                self.c.new, new_paths[new_path], join_pointer("/paths", new_path)
+            new_node = self.comparison.resolve(
+                self.comparison.new, new_paths[new_path], join_pointer("/paths", new_path)
             )
             self._compare_path_item(old_path, old_node, new_path, new_node)
         for new_path in new_paths:
             if new_path not in matched_new:
-                self.c.report(
+                self.comparison.report(
                     "path-added", join_pointer("/paths", new_path), f"path {new_path} added"
                 )
-        self.access.compare_servers(servers(self.c.old, ""), servers(self.c.new, ""), "servers")
+        self.access.compare_servers(
+            servers(self.comparison.old, ""), servers(self.comparison.new, ""), "servers"
+        )
         self.access.compare_security_schemes()
 
     def _compare_path_item(self, old_path: str, old: Node, new_path: str, new: Node) -> None:
         old_item, new_item = mapping(old.value), mapping(new.value)
         # Servers declared on a path (or an operation) replace the document's for it.
-        old_servers = servers(self.c.old, "", (old_item, old.pointer))
-        new_servers = servers(self.c.new, "", (new_item, new.pointer))
+        old_servers = servers(self.comparison.old, "", (old_item, old.pointer))
+        new_servers = servers(self.comparison.new, "", (new_item, new.pointer))
         if "servers" in old_item or "servers" in new_item:
             self.access.compare_servers(old_servers, new_servers, f"path {new_path}")
         for method in HTTP_METHODS:
@@ -79,27 +83,27 @@ class OperationComparison:
             if old_op is None and new_op is None:
                 continue
             if new_op is None:
-                self.c.report(
+                self.comparison.report(
                     "operation-removed",
                     join_pointer(old.pointer, method),
                     f"{label} removed",
                     "old",
                 )
             elif old_op is None:
-                self.c.report(
+                self.comparison.report(
                     "operation-added", join_pointer(new.pointer, method), f"{label} added"
                 )
             else:
                 if "servers" in mapping(old_op) or "servers" in mapping(new_op):
                     self.access.compare_servers(
                         servers(
-                            self.c.old,
+                            self.comparison.old,
                             "",
                             (old_item, old.pointer),
                             (old_op, join_pointer(old.pointer, method)),
                         ),
                         servers(
-                            self.c.new,
+                            self.comparison.new,
                             "",
                             (new_item, new.pointer),
                             (new_op, join_pointer(new.pointer, method)),
@@ -126,11 +130,11 @@ class OperationComparison:
         new_item: Mapping[str, Any],
         new: Node,
     ) -> None:
-        self.c.operation = label
+        self.comparison.operation = label
         try:
             self._compare_operation_parts(old_path, old_item, old, new_path, new_item, new)
         finally:
-            self.c.operation = None
+            self.comparison.operation = None
 
     def _compare_operation_parts(
         self,
@@ -144,13 +148,13 @@ class OperationComparison:
         old_op, new_op = mapping(old.value), mapping(new.value)
         old_id, new_id = old_op.get("operationId"), new_op.get("operationId")
         if old_id is not None and old_id != new_id:
-            self.c.report(
+            self.comparison.report(
                 "operation-id-changed",
                 join_pointer(new.pointer, "operationId") if new_id is not None else new.pointer,
                 f"operationId {old_id!r} is now {new_id!r}",
             )
         if new_op.get("deprecated") is True and old_op.get("deprecated") is not True:
-            self.c.report(
+            self.comparison.report(
                 "operation-deprecated", join_pointer(new.pointer, "deprecated"), "deprecated"
             )
         self._compare_parameters(old_path, old_item, old, new_path, new_item, new)
@@ -180,7 +184,7 @@ class OperationComparison:
         for listed, pointer in sources:
             for index, raw in enumerate(listed if isinstance(listed, list) else []):
                 entry = join_pointer(pointer, index)
-                node = self.c.resolve(document, raw, entry)
+                node = self.comparison.resolve(document, raw, entry)
                 param = mapping(node.value)
                 location = str(param.get("in", ""))
                 name = str(param.get("name", ""))
@@ -197,8 +201,8 @@ class OperationComparison:
         new_item: Mapping[str, Any],
         new: Node,
     ) -> None:
-        old_entries = self._parameters(self.c.old, old_item, old)
-        new_entries = self._parameters(self.c.new, new_item, new)
+        old_entries = self._parameters(self.comparison.old, old_item, old)
+        new_entries = self._parameters(self.comparison.new, new_item, new)
         old_params = {key: node for key, (node, _) in old_entries.items()}
         new_params = {key: node for key, (node, _) in new_entries.items()}
         pairs: list[tuple[tuple[str, str], tuple[str, str]]] = [
@@ -214,7 +218,7 @@ class OperationComparison:
             old_key, new_key = ("path", old_name), ("path", new_name)
             if old_name != new_name and old_key in removed and new_key in added:
                 self._pair_off(removed, added, pairs, old_key, new_key)
-                self.c.report(
+                self.comparison.report(
                     "parameter-renamed",
                     new_params[new_key].pointer,
                     f"path parameter {old_name!r} renamed to {new_name!r}",
@@ -224,7 +228,7 @@ class OperationComparison:
             moved_to = next((k for k in added if k[1] == old_key[1] and k[0] != old_key[0]), None)
             if moved_to is not None:
                 self._pair_off(removed, added, pairs, old_key, moved_to)
-                self.c.report(
+                self.comparison.report(
                     "parameter-moved",
                     new_params[moved_to].pointer,
                     f"parameter {old_key[1]!r} moved from {old_key[0]} to {moved_to[0]}",
@@ -234,18 +238,18 @@ class OperationComparison:
             gone = [k for k in removed if k[0] == location]
             came = [k for k in added if k[0] == location]
             if len(gone) == 1 and len(came) == 1:
-                old_schema = self._param_schema(self.c.old, old_params[gone[0]])
-                new_schema = self._param_schema(self.c.new, new_params[came[0]])
-                if self.c.equivalent(old_schema, new_schema, "request"):
+                old_schema = self._param_schema(self.comparison.old, old_params[gone[0]])
+                new_schema = self._param_schema(self.comparison.new, new_params[came[0]])
+                if self.comparison.equivalent(old_schema, new_schema, "request"):
                     self._pair_off(removed, added, pairs, gone[0], came[0])
-                    self.c.report(
+                    self.comparison.report(
                         "parameter-renamed",
                         new_params[came[0]].pointer,
                         f"{location} parameter {gone[0][1]!r} renamed to {came[0][1]!r}",
                     )
 
         for key in removed:
-            self.c.report(
+            self.comparison.report(
                 "parameter-removed",
                 old_entries[key][1],
                 f"{key[0]} parameter {key[1]!r} removed",
@@ -254,7 +258,7 @@ class OperationComparison:
         for key in added:
             param = mapping(new_params[key].value)
             required = param.get("required") is True
-            self.c.report(
+            self.comparison.report(
                 "parameter-added-required" if required else "parameter-added",
                 new_entries[key][1],
                 f"{'required' if required else 'optional'} {key[0]} parameter {key[1]!r} added",
@@ -277,11 +281,13 @@ class OperationComparison:
     def _param_schema(self, document: Mapping[str, Any], param: Node) -> Node:
         value = mapping(param.value)
         if "schema" in value:
-            return self.c.resolve(document, value["schema"], join_pointer(param.pointer, "schema"))
+            return self.comparison.resolve(
+                document, value["schema"], join_pointer(param.pointer, "schema")
+            )
         # A parameter described by `content` has exactly one media type (OpenAPI 3.0 §4.7.12).
         for media_type, media in mapping(value.get("content")).items():
             pointer = join_pointer(param.pointer, "content", media_type, "schema")
-            return self.c.resolve(document, mapping(media).get("schema", {}), pointer)
+            return self.comparison.resolve(document, mapping(media).get("schema", {}), pointer)
         return Node({}, param.pointer)  # No schema allows anything.
 
     def _compare_parameter(self, key: tuple[str, str], old: Node, new: Node) -> None:
@@ -292,22 +298,28 @@ class OperationComparison:
             new_param.get("required") is True,
         )
         if new_required and not old_required:
-            self.c.report("parameter-made-required", new.pointer, f"{what} is now required")
+            self.comparison.report(
+                "parameter-made-required", new.pointer, f"{what} is now required"
+            )
         elif old_required and not new_required:
-            self.c.report("parameter-made-optional", new.pointer, f"{what} is now optional")
+            self.comparison.report(
+                "parameter-made-optional", new.pointer, f"{what} is now optional"
+            )
         location = key[0]
         old_style = old_param.get("style", DEFAULT_STYLE.get(location))
         new_style = new_param.get("style", DEFAULT_STYLE.get(location))
         old_explode = old_param.get("explode", old_style == "form")
         new_explode = new_param.get("explode", new_style == "form")
         if (old_style, old_explode) != (new_style, new_explode):
-            self.c.report(
+            self.comparison.report(
                 "parameter-serialization-changed",
                 new.pointer,
                 f"{what}: style/explode {old_style}/{old_explode} is now {new_style}/{new_explode}",
             )
-        self.c.compare_schema(
-            self._param_schema(self.c.old, old), self._param_schema(self.c.new, new), "request"
+        self.comparison.compare_schema(
+            self._param_schema(self.comparison.old, old),
+            self._param_schema(self.comparison.new, new),
+            "request",
         )
 
     # -- request bodies --------------------------------------------------------------------------
@@ -318,30 +330,36 @@ class OperationComparison:
         if old_raw is None and new_raw is None:
             return
         if old_raw is None:
-            body = self.c.resolve(self.c.new, new_raw, join_pointer(new.pointer, "requestBody"))
+            body = self.comparison.resolve(
+                self.comparison.new, new_raw, join_pointer(new.pointer, "requestBody")
+            )
             required = mapping(body.value).get("required") is True
-            self.c.report(
+            self.comparison.report(
                 "request-body-added-required" if required else "request-body-added",
                 join_pointer(new.pointer, "requestBody"),
                 f"{'required' if required else 'optional'} request body added",
             )
             return
-        old_body = self.c.resolve(self.c.old, old_raw, join_pointer(old.pointer, "requestBody"))
+        old_body = self.comparison.resolve(
+            self.comparison.old, old_raw, join_pointer(old.pointer, "requestBody")
+        )
         if new_raw is None:
             pointer = join_pointer(old.pointer, "requestBody")
-            self.c.report("request-body-removed", pointer, "request body removed", "old")
+            self.comparison.report("request-body-removed", pointer, "request body removed", "old")
             return
-        new_body = self.c.resolve(self.c.new, new_raw, join_pointer(new.pointer, "requestBody"))
+        new_body = self.comparison.resolve(
+            self.comparison.new, new_raw, join_pointer(new.pointer, "requestBody")
+        )
         old_required = mapping(old_body.value).get("required") is True
         new_required = mapping(new_body.value).get("required") is True
         if new_required and not old_required:
-            self.c.report(
+            self.comparison.report(
                 "request-body-made-required",
                 new_body.pointer,
                 "request body is now required",
             )
         elif old_required and not new_required:
-            self.c.report(
+            self.comparison.report(
                 "request-body-made-optional",
                 new_body.pointer,
                 "request body is now optional",
@@ -357,7 +375,7 @@ class OperationComparison:
         }
         for media_type, (old_key, old_media) in old_content.items():
             if media_type not in new_content:
-                self.c.report(
+                self.comparison.report(
                     f"{side}-media-type-removed",
                     join_pointer(old.pointer, "content", old_key),
                     f"{side} media type {old_key} removed",
@@ -365,18 +383,18 @@ class OperationComparison:
                 )
                 continue
             new_key, new_media = new_content[media_type]
-            self.c.compare_schema(
+            self.comparison.compare_schema(
                 self._media_schema(
-                    self.c.old, old_media, join_pointer(old.pointer, "content", old_key)
+                    self.comparison.old, old_media, join_pointer(old.pointer, "content", old_key)
                 ),
                 self._media_schema(
-                    self.c.new, new_media, join_pointer(new.pointer, "content", new_key)
+                    self.comparison.new, new_media, join_pointer(new.pointer, "content", new_key)
                 ),
                 side,
             )
         for media_type, (new_key, _) in new_content.items():
             if media_type not in old_content:
-                self.c.report(
+                self.comparison.report(
                     f"{side}-media-type-added",
                     join_pointer(new.pointer, "content", new_key),
                     f"{side} media type {new_key} added",
@@ -384,7 +402,9 @@ class OperationComparison:
 
     def _media_schema(self, document: Mapping[str, Any], media: Any, pointer: str) -> Node:
         if "schema" in mapping(media):
-            return self.c.resolve(document, media["schema"], join_pointer(pointer, "schema"))
+            return self.comparison.resolve(
+                document, media["schema"], join_pointer(pointer, "schema")
+            )
         return Node({}, pointer)  # No schema allows anything.
 
     # -- responses -------------------------------------------------------------------------------
@@ -404,8 +424,8 @@ class OperationComparison:
         new_keys = {str(k).upper(): str(k) for k in mapping(mapping(new.value).get("responses"))}
         old_keys = {str(k).upper(): str(k) for k in mapping(mapping(old.value).get("responses"))}
         for status, old_raw in old_responses.items():
-            old_node = self.c.resolve(
-                self.c.old, old_raw, join_pointer(old_pointer, old_keys[status])
+            old_node = self.comparison.resolve(
+                self.comparison.old, old_raw, join_pointer(old_pointer, old_keys[status])
             )
             # A removed status still covered by a range (404 by 4XX), or else by `default`, is
             # compared with what now describes it.
@@ -413,20 +433,22 @@ class OperationComparison:
             if target not in new_responses and status != "DEFAULT":
                 target = "DEFAULT"
             if target not in new_responses:
-                self.c.report(
+                self.comparison.report(
                     "response-status-removed",
                     join_pointer(old_pointer, old_keys[status]),
                     f"response {old_keys[status]} removed",
                     "old",
                 )
                 continue
-            new_node = self.c.resolve(
-                self.c.new, new_responses[target], join_pointer(new_pointer, new_keys[target])
+            new_node = self.comparison.resolve(
+                self.comparison.new,
+                new_responses[target],
+                join_pointer(new_pointer, new_keys[target]),
             )
             self._compare_response(old_node, new_node)
         for status in new_responses:
             if status not in old_responses:
-                self.c.report(
+                self.comparison.report(
                     "response-status-added",
                     join_pointer(new_pointer, new_keys[status]),
                     f"response {new_keys[status]} added",
@@ -440,8 +462,8 @@ class OperationComparison:
             k.lower(): (k, v) for k, v in mapping(mapping(new.value).get("headers")).items()
         }
         for lowered, (old_name, old_raw) in old_headers.items():
-            old_node = self.c.resolve(
-                self.c.old, old_raw, join_pointer(old.pointer, "headers", old_name)
+            old_node = self.comparison.resolve(
+                self.comparison.old, old_raw, join_pointer(old.pointer, "headers", old_name)
             )
             if lowered not in new_headers:
                 rule = (
@@ -450,33 +472,33 @@ class OperationComparison:
                     else "response-header-removed"
                 )
                 pointer = join_pointer(old.pointer, "headers", old_name)
-                self.c.report(rule, pointer, f"header {old_name} removed", "old")
+                self.comparison.report(rule, pointer, f"header {old_name} removed", "old")
                 continue
             new_name, new_raw = new_headers[lowered]
-            new_node = self.c.resolve(
-                self.c.new, new_raw, join_pointer(new.pointer, "headers", new_name)
+            new_node = self.comparison.resolve(
+                self.comparison.new, new_raw, join_pointer(new.pointer, "headers", new_name)
             )
             old_required = mapping(old_node.value).get("required") is True
             new_required = mapping(new_node.value).get("required") is True
             if old_required and not new_required:
-                self.c.report(
+                self.comparison.report(
                     "response-header-made-optional",
                     new_node.pointer,
                     f"header {new_name} is now optional",
                 )
             elif new_required and not old_required:
-                self.c.report(
+                self.comparison.report(
                     "response-header-made-required",
                     new_node.pointer,
                     f"header {new_name} is now required",
                 )
-            self.c.compare_schema(
-                self._param_schema(self.c.old, old_node),
-                self._param_schema(self.c.new, new_node),
+            self.comparison.compare_schema(
+                self._param_schema(self.comparison.old, old_node),
+                self._param_schema(self.comparison.new, new_node),
                 "response",
             )
         for lowered, (new_name, _) in new_headers.items():
             if lowered not in old_headers:
                 pointer = join_pointer(new.pointer, "headers", new_name)
-                self.c.report("response-header-added", pointer, f"header {new_name} added")
+                self.comparison.report("response-header-added", pointer, f"header {new_name} added")
         self._compare_content(old, new, "response")

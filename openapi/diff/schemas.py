@@ -48,14 +48,14 @@ class SchemaComparison:
     """Compares the keywords of schema pairs for one `Comparison`."""
 
     def __init__(self, comparison: Comparison) -> None:
-        self.c = comparison
+        self.comparison = comparison
         self.composition = CompositionComparison(comparison)
 
     def compare_body(self, old: Node, new: Node, side: Side) -> None:
         """Compare the keywords of one schema pair (its inner pairs go back to the engine)."""
         if not isinstance(old.value, dict) or not isinstance(new.value, dict):
             if old.value != new.value:
-                self.c.report(
+                self.comparison.report(
                     "type-changed",
                     new.pointer,
                     f"schema {show(old.value)} is now {show(new.value)}",
@@ -73,7 +73,7 @@ class SchemaComparison:
         self._compare_properties(old, new, side)
         self._compare_additional_properties(old, new, side)
         if "items" in old.value or "items" in new.value:
-            self.c.compare_schema(
+            self.comparison.compare_schema(
                 # A missing `items` allows anything; it is compared as `{}` at the array itself.
                 Node(
                     old.value.get("items", {}),
@@ -95,21 +95,21 @@ class SchemaComparison:
             widened = is_widening_type(old_types, new_types)
             narrowed = is_widening_type(new_types, old_types)
             if widened:
-                self.c.by_side(
+                self.comparison.by_side(
                     side, "request-type-widened", "response-type-widened", pointer, message
                 )
             elif narrowed:
-                self.c.by_side(
+                self.comparison.by_side(
                     side, "request-type-narrowed", "response-type-narrowed", pointer, message
                 )
             else:
-                self.c.report("type-changed", pointer, message)
+                self.comparison.report("type-changed", pointer, message)
                 return False
         old_format, new_format = old.value.get("format"), new.value.get("format")
         if old_format != new_format:
             message = changed("format", old_format, new_format)
             if old_format is None:
-                self.c.by_side(
+                self.comparison.by_side(
                     side,
                     "request-format-added",
                     "response-format-added",
@@ -117,17 +117,17 @@ class SchemaComparison:
                     message,
                 )
             elif new_format is None:
-                self.c.by_side(
+                self.comparison.by_side(
                     side, "request-format-removed", "response-format-removed", new.pointer, message
                 )
             else:
-                self.c.report("format-changed", at(new, "format"), message)
+                self.comparison.report("format-changed", at(new, "format"), message)
         return True
 
     def _compare_nullable(self, old: Node, new: Node, side: Side) -> None:
         old_null, new_null = nullable(old.value), nullable(new.value)
         if old_null and not new_null:
-            self.c.by_side(
+            self.comparison.by_side(
                 side,
                 "request-nullable-removed",
                 "response-nullable-removed",
@@ -136,7 +136,7 @@ class SchemaComparison:
             )
         elif new_null and not old_null:
             pointer = at(new, "nullable") if "nullable" in new.value else new.pointer
-            self.c.by_side(
+            self.comparison.by_side(
                 side,
                 "request-nullable-added",
                 "response-nullable-added",
@@ -159,11 +159,13 @@ class SchemaComparison:
         pointer = at(new, "enum") if "enum" in new.value else new.pointer
         if new_values is None:
             message = "enum removed (any value allowed)"
-            self.c.by_side(side, "request-enum-widened", "response-enum-widened", pointer, message)
+            self.comparison.by_side(
+                side, "request-enum-widened", "response-enum-widened", pointer, message
+            )
             return
         if old_values is None:
             message = f"enum {list(new_values)} added"
-            self.c.by_side(
+            self.comparison.by_side(
                 side, "request-enum-narrowed", "response-enum-narrowed", pointer, message
             )
             return
@@ -171,12 +173,14 @@ class SchemaComparison:
         came = [k for k in new_values if k not in old_values]
         if gone:
             message = f"enum values removed: {', '.join(gone)}"
-            self.c.by_side(
+            self.comparison.by_side(
                 side, "request-enum-narrowed", "response-enum-narrowed", pointer, message
             )
         if came:
             message = f"enum values added: {', '.join(came)}"
-            self.c.by_side(side, "request-enum-widened", "response-enum-widened", pointer, message)
+            self.comparison.by_side(
+                side, "request-enum-widened", "response-enum-widened", pointer, message
+            )
 
     def _compare_default(self, old: Node, new: Node) -> None:
         missing = object()
@@ -185,15 +189,17 @@ class SchemaComparison:
         if old_default is missing and new_default is missing:
             return
         if old_default is missing:
-            self.c.report(
+            self.comparison.report(
                 "default-added",
                 at(new, "default"),
                 f"default {show(new_default)} added",
             )
         elif new_default is missing:
-            self.c.report("default-removed", new.pointer, f"default {show(old_default)} removed")
+            self.comparison.report(
+                "default-removed", new.pointer, f"default {show(old_default)} removed"
+            )
         elif show(old_default) != show(new_default):
-            self.c.report(
+            self.comparison.report(
                 "default-changed",
                 at(new, "default"),
                 f"default {show(old_default)} is now {show(new_default)}",
@@ -204,7 +210,7 @@ class SchemaComparison:
         message = changed(keyword, old_value, new_value)
         pointer = at(new, keyword) if keyword in new.value else new.pointer
         if tightened:
-            self.c.by_side(
+            self.comparison.by_side(
                 side,
                 "request-constraint-tightened",
                 "response-constraint-tightened",
@@ -212,7 +218,7 @@ class SchemaComparison:
                 message,
             )
         else:
-            self.c.by_side(
+            self.comparison.by_side(
                 side,
                 "request-constraint-loosened",
                 "response-constraint-loosened",
@@ -255,7 +261,7 @@ class SchemaComparison:
             elif keyword == "multipleOf" and divides(new_value, old_value):
                 self._constraint(side, False, old, new, keyword)
             else:
-                self.c.report(
+                self.comparison.report(
                     "constraint-changed",
                     at(new, keyword),
                     f"{keyword} {show(old_value)} is now {show(new_value)}",
@@ -273,12 +279,16 @@ class SchemaComparison:
         names += sorted((old_required | new_required) - set(names))
         for name in names:
             old_prop = (
-                self.c.resolve(self.c.old, old_props[name], at(old, "properties", name))
+                self.comparison.resolve(
+                    self.comparison.old, old_props[name], at(old, "properties", name)
+                )
                 if name in old_props
                 else None
             )
             new_prop = (
-                self.c.resolve(self.c.new, new_props[name], at(new, "properties", name))
+                self.comparison.resolve(
+                    self.comparison.new, new_props[name], at(new, "properties", name)
+                )
                 if name in new_props
                 else None
             )
@@ -297,17 +307,17 @@ class SchemaComparison:
                         if side == "request"
                         else "response-member-made-write-only"
                     )
-                    self.c.report(rule, new_pointer, f"member {name!r} is now {hidden}")
+                    self.comparison.report(rule, new_pointer, f"member {name!r} is now {hidden}")
                 elif side == "request" and self._accepts_extra(new, old_prop):
                     # The new schema accepts more: the member is still valid as an extra one.
-                    self.c.report(
+                    self.comparison.report(
                         "request-member-undeclared",
                         old_pointer,
                         f"request member {name!r} removed; still accepted as an additional member",
                         "old",
                     )
                 else:
-                    self.c.report(
+                    self.comparison.report(
                         f"{side}-member-removed",
                         old_pointer,
                         f"{side} member {name!r} removed",
@@ -320,7 +330,7 @@ class SchemaComparison:
                     rule = "request-member-added-required" if new_req else "request-member-added"
                 else:
                     rule = "response-member-added"
-                self.c.report(rule, new_pointer, f"{kind} {side} member {name!r} added")
+                self.comparison.report(rule, new_pointer, f"{kind} {side} member {name!r} added")
                 continue
             where = (
                 new_pointer
@@ -330,15 +340,15 @@ class SchemaComparison:
                 else new.pointer
             )
             if new_req and not old_req:
-                self.c.report(
+                self.comparison.report(
                     f"{side}-member-made-required", where, f"{side} member {name!r} is now required"
                 )
             elif old_req and not new_req:
-                self.c.report(
+                self.comparison.report(
                     f"{side}-member-made-optional", where, f"{side} member {name!r} is now optional"
                 )
             if old_there and new_there and old_prop is not None and new_prop is not None:
-                self.c.compare_schema(old_prop, new_prop, side)
+                self.comparison.compare_schema(old_prop, new_prop, side)
 
     def _accepts_extra(self, schema: Node, member: Node | None) -> bool:
         """Whether `schema` accepts, as an additional member, every value `member` allowed."""
@@ -348,7 +358,9 @@ class SchemaComparison:
         if not isinstance(extra, dict) or member is None:
             return False
         pointer = at(schema, "additionalProperties")
-        return self.c.equivalent(member, self.c.resolve(self.c.new, extra, pointer), "request")
+        return self.comparison.equivalent(
+            member, self.comparison.resolve(self.comparison.new, extra, pointer), "request"
+        )
 
     def _compare_additional_properties(self, old: Node, new: Node, side: Side) -> None:
         old_extra = old.value.get("additionalProperties", True)
@@ -356,12 +368,12 @@ class SchemaComparison:
         old_pointer = at(old, "additionalProperties")
         new_pointer = at(new, "additionalProperties")
         old_schema = (
-            self.c.resolve(self.c.old, old_extra, old_pointer)
+            self.comparison.resolve(self.comparison.old, old_extra, old_pointer)
             if isinstance(old_extra, dict)
             else None
         )
         new_schema = (
-            self.c.resolve(self.c.new, new_extra, new_pointer)
+            self.comparison.resolve(self.comparison.new, new_extra, new_pointer)
             if isinstance(new_extra, dict)
             else None
         )
@@ -373,7 +385,7 @@ class SchemaComparison:
         if old_schema is None and new_schema is None and show(old_extra) == show(new_extra):
             return  # `false` both times (or the same invalid value): nothing changed.
         if old_schema is not None and new_schema is not None and not old_any and not new_any:
-            self.c.compare_schema(old_schema, new_schema, side)
+            self.comparison.compare_schema(old_schema, new_schema, side)
             return
         message = (
             f"additionalProperties {describe_extra(old_extra)} is now {describe_extra(new_extra)}"
@@ -384,7 +396,7 @@ class SchemaComparison:
         old_rank = 2 if old_any else rank.get(old_extra, 1) if isinstance(old_extra, bool) else 1
         new_rank = 2 if new_any else rank.get(new_extra, 1) if isinstance(new_extra, bool) else 1
         if new_rank < old_rank:
-            self.c.by_side(
+            self.comparison.by_side(
                 side,
                 "request-additional-properties-narrowed",
                 "response-additional-properties-narrowed",
@@ -392,12 +404,12 @@ class SchemaComparison:
                 message,
             )
         elif side == "request":
-            self.c.report("request-additional-properties-widened", pointer, message)
+            self.comparison.report("request-additional-properties-widened", pointer, message)
         elif old_rank == 0:
             # A tolerant reader ignores members it does not know, as for response-member-added.
-            self.c.report("response-additional-properties-allowed", pointer, message)
+            self.comparison.report("response-additional-properties-allowed", pointer, message)
         else:
-            self.c.report("response-additional-properties-widened", pointer, message)
+            self.comparison.report("response-additional-properties-widened", pointer, message)
 
 
 def changed(keyword: str, old: Any, new: Any) -> str:
