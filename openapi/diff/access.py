@@ -89,6 +89,7 @@ class AccessComparison:
         return alternatives or [{}], pointer
 
     def compare_security(self, old: Node, new: Node) -> None:
+        """Compare the security in force for one operation: the alternatives a client may meet."""
         old_alts, _ = self._requirements(self.comparison.old, old)
         new_alts, pointer = self._requirements(self.comparison.new, new)
 
@@ -110,6 +111,7 @@ class AccessComparison:
             self.comparison.report("security-loosened", pointer, change)
 
     def compare_security_schemes(self) -> None:
+        """Compare the schemes both documents declare: type, location, name, URLs, flows."""
         old_schemes = mapping(mapping(self.comparison.old.get("components")).get("securitySchemes"))
         new_schemes = mapping(mapping(self.comparison.new.get("components")).get("securitySchemes"))
         for name, old_raw in old_schemes.items():

@@ -27,6 +27,7 @@ def is_widening_type(old: set[str] | None, new: set[str] | None) -> bool:
 
 
 def types(schema: Mapping[str, Any]) -> set[str] | None:
+    """The types a schema declares (None: any type), null left to `nullable`."""
     declared = schema.get("type")
     if declared is None:
         return None
@@ -36,6 +37,7 @@ def types(schema: Mapping[str, Any]) -> set[str] | None:
 
 
 def nullable(schema: Mapping[str, Any]) -> bool:
+    """Whether a schema admits null (`nullable: true`, or 3.1's `type: [..., "null"]`)."""
     declared = schema.get("type")
     return schema.get("nullable") is True or (isinstance(declared, list) and "null" in declared)
 
@@ -413,6 +415,7 @@ class SchemaComparison:
 
 
 def changed(keyword: str, old: Any, new: Any) -> str:
+    """A message for `keyword` going from `old` to `new` (None: absent)."""
     if old is None:
         return f"{keyword} {show(new)} added"
     if new is None:
@@ -421,6 +424,7 @@ def changed(keyword: str, old: Any, new: Any) -> str:
 
 
 def describe_extra(value: Any) -> str:
+    """What an `additionalProperties` value allows, in a word."""
     if value is True or value == {}:
         return "any"
     if value is False:
@@ -429,6 +433,7 @@ def describe_extra(value: Any) -> str:
 
 
 def divides(divisor: Any, value: Any) -> bool:
+    """Whether `value` is a multiple of `divisor` (for `multipleOf`)."""
     try:
         quotient = value / divisor
     except (TypeError, ZeroDivisionError):
