@@ -61,7 +61,7 @@ bench-diff: $(STAMP) $(NODE_STAMP)
 ## warnings fail too (Redocly has no fail-on-warnings flag: recommended-strict is recommended
 ## with every warning raised to an error)
 lint: $(STAMP) $(NODE_STAMP)
-	$(BIN)/python -m conformance lint --fail-on warning
+	$(BIN)/python -m openapi lint --fail-on warning
 	$(NODE_BIN)/spectral lint --ruleset .spectral.yaml --fail-severity=warn openapi/openapi.yaml
 	REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true \
 		$(NODE_BIN)/redocly lint --config redocly.yaml --extends=recommended-strict openapi/openapi.yaml

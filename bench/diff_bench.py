@@ -1,4 +1,4 @@
-"""Benchmark (not a test): `python -m conformance diff` on a large, union-heavy spec, with the npm
+"""Benchmark (not a test): `python -m openapi diff` on a large, union-heavy spec, with the npm
 openapi-diff run on the same documents in the same run as the reference point.
 
     python bench/diff_bench.py [--seed N] [--resources N] [--timeout S] [--keep DIR]
@@ -268,7 +268,8 @@ def _our_summary(output: str) -> str | None:
         summary = json.loads(output)["summary"]
     except (ValueError, KeyError, TypeError):
         return None
-    return f"{summary['breaking']} breaking, {summary['non-breaking']} non-breaking"
+    # `error` is a breaking change, `info` a compatible one (openapi.findings).
+    return f"{summary['error']} breaking, {summary['info']} non-breaking"
 
 
 def _their_summary(output: str) -> str | None:
@@ -298,7 +299,7 @@ def main() -> int:
             f"spec: {size:.2f} MB, {count_unions(spec)} oneOf/anyOf/allOf, "
             f"{len(spec['paths'])} paths, seed {args.seed}"
         )
-        ours = [sys.executable, "-m", "conformance", "diff", "--format", "json"]
+        ours = [sys.executable, "-m", "openapi", "diff", "--format", "json"]
         theirs = [str(OPENAPI_DIFF)]
         runs: list[tuple[str, str, list[str], Callable[[str], str | None]]] = [
             ("ours", "one change", [*ours, str(original), str(changed)], _our_summary),

@@ -1,4 +1,4 @@
-"""The ActionSession conformance kit: checks any server against the contract, lints and diffs specs.
+"""The ActionSession conformance suite: checks whether any server honours the contract.
 
 It talks HTTP to a base URL and reads the spec by path; it never imports the mock server.
 """

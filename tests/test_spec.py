@@ -47,8 +47,8 @@ def test_every_index_declares_the_four_pagination_headers_as_required_integers()
 
 
 def test_every_example_in_the_spec_validates_against_its_schema() -> None:
-    from conformance.lint.document import load
-    from conformance.lint.examples import example_access_mode, example_valid
+    from openapi.lint.document import load
+    from openapi.lint.examples import example_access_mode, example_valid
 
     doc = load(str(SPEC_PATH))
     findings = example_valid.run(doc) + example_access_mode.run(doc)

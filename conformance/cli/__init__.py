@@ -1,4 +1,4 @@
-"""The `conformance` command line: dispatches to `run` (the default), `lint`, `diff` and `cleanup`.
+"""The `conformance` command line: dispatches to `run` (the default) and `cleanup`.
 
 Each sub-command lives in its own module with a `main(argv) -> int`; this module only picks one.
 Exit codes are shared: 0 clean, 1 findings, 2 the command could not do its work.
@@ -9,20 +9,12 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
-SUBCOMMANDS = ("lint", "diff", "cleanup")
+SUBCOMMANDS = ("cleanup",)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the sub-command named first in `argv` (default: the conformance run)."""
     args = list(sys.argv[1:] if argv is None else argv)
-    if args and args[0] == "lint":
-        from conformance.cli.lint import main as lint_main
-
-        return lint_main(args[1:])
-    if args and args[0] == "diff":
-        from conformance.cli.diff import main as diff_main
-
-        return diff_main(args[1:])
     if args and args[0] == "cleanup":
         from conformance.cli.cleanup import main as cleanup_main
 
