@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import replace
@@ -97,3 +100,43 @@ def ro_client(shared_mock: RunningMock) -> Iterator[httpx.Client]:
     """An authenticated client of the shared, read-only mock."""
     with shared_mock.client() as c:
         yield c
+
+
+ROOT = Path(__file__).resolve().parent.parent
+NODE_MODULES = ROOT / "node_modules"
+NPM_TOOLS = ("spectral", "redocly", "openapi-typescript", "tsc", "dredd")
+
+
+def _npm_tools_installed() -> bool:
+    """Whether node_modules holds every tool, installed from the current lock file."""
+    marker = NODE_MODULES / ".package-lock.json"  # written by npm at every install
+    return (
+        all((NODE_MODULES / ".bin" / tool).exists() for tool in NPM_TOOLS)
+        and marker.exists()
+        and marker.stat().st_mtime >= (ROOT / "package-lock.json").stat().st_mtime
+    )
+
+
+@pytest.fixture(scope="session")
+def node_bin() -> Path:
+    """node_modules/.bin with the pinned npm tools, installed from the lock file when needed.
+
+    Without npm the tests that need it skip, except in CI, which must run them.
+    """
+    if not _npm_tools_installed():
+        npm = shutil.which("npm")
+        if npm is None:
+            if os.environ.get("CI"):
+                pytest.fail("npm is not installed, and CI must run the npm tools")
+            pytest.skip("npm is not installed: the npm tools cannot run")
+        completed = subprocess.run(
+            [npm, "ci", "--no-audit", "--no-fund"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        if completed.returncode != 0:
+            pytest.fail(f"npm ci failed:\n{completed.stderr[-2000:]}")
+    return NODE_MODULES / ".bin"

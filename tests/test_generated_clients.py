@@ -19,7 +19,6 @@ import importlib
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -35,7 +34,6 @@ from openapi import SPEC_PATH
 
 ROOT = Path(__file__).resolve().parent.parent
 NODE_MODULES = ROOT / "node_modules"
-NPM_TOOLS = ("openapi-typescript", "tsc", "dredd")
 TIMEOUT = 300
 BLOCKED = "/v2/action-session/delete/sess-1"
 
@@ -44,34 +42,6 @@ BLOCKED = "/v2/action-session/delete/sess-1"
 def mock(tmp_path: Path) -> Iterator[MockProcess]:
     with MockProcess(tmp_path / "mock.json") as running:
         yield running
-
-
-@pytest.fixture(scope="module")
-def node_bin() -> Path:
-    """node_modules/.bin with the npm tools, installed from the lock file when needed."""
-    marker = NODE_MODULES / ".package-lock.json"  # written by npm at every install
-    installed = (
-        all((NODE_MODULES / ".bin" / tool).exists() for tool in NPM_TOOLS)
-        and marker.exists()
-        and marker.stat().st_mtime >= (ROOT / "package-lock.json").stat().st_mtime
-    )
-    if not installed:
-        npm = shutil.which("npm")
-        if npm is None:
-            if os.environ.get("CI"):
-                pytest.fail("npm is not installed, and CI must run the npm tools")
-            pytest.skip("npm is not installed: openapi-typescript and Dredd cannot run")
-        completed = subprocess.run(
-            [npm, "ci", "--no-audit", "--no-fund"],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=TIMEOUT,
-            check=False,
-        )
-        if completed.returncode != 0:
-            pytest.fail(f"npm ci failed:\n{completed.stderr[-2000:]}")
-    return NODE_MODULES / ".bin"
 
 
 def _run(command: list[str], cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:

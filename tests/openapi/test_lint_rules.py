@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import pytest
 import yaml
@@ -438,7 +439,8 @@ def test_broken_fixture_reports_rule_severity_and_line(
 
 
 def test_every_rule_is_proved_by_a_case() -> None:
-    proved = {each.rule for case in CASES for each in case.values[1]}  # type: ignore[attr-defined]
+    expectations = [cast("tuple[Expect, ...]", case.values[1]) for case in CASES]
+    proved = {each.rule for expected in expectations for each in expected}
     assert proved == {each.name for each in RULES}
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -20,40 +19,9 @@ from openapi import CONTROL_SPEC_PATH, SPEC_PATH
 
 ROOT = Path(__file__).resolve().parents[2]
 NODE_MODULES = ROOT / "node_modules"
-TOOLS = ("spectral", "redocly")
 # Redocly otherwise sends usage data and prints update and Node-version banners.
 QUIET_ENV = {"REDOCLY_TELEMETRY": "off", "REDOCLY_SUPPRESS_UPDATE_NOTICE": "true", "NO_COLOR": "1"}
 TIMEOUT = 120
-
-
-def _installed() -> bool:
-    """Whether node_modules holds both tools, installed from the current lock file."""
-    marker = NODE_MODULES / ".package-lock.json"  # written by npm at every install
-    lock = ROOT / "package-lock.json"
-    return (
-        all((NODE_MODULES / ".bin" / tool).exists() for tool in TOOLS)
-        and marker.exists()
-        and marker.stat().st_mtime >= lock.stat().st_mtime
-    )
-
-
-@pytest.fixture(scope="module")
-def node_bin() -> Path:
-    if not _installed():
-        npm = shutil.which("npm")
-        if npm is None:
-            pytest.skip("npm is not installed: Spectral and Redocly cannot run")
-        completed = subprocess.run(
-            [npm, "ci", "--no-audit", "--no-fund"],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=TIMEOUT,
-            check=False,
-        )
-        if completed.returncode != 0:
-            pytest.fail(f"npm ci failed:\n{completed.stderr[-2000:]}")
-    return NODE_MODULES / ".bin"
 
 
 def _run(command: list[str]) -> subprocess.CompletedProcess[str]:
