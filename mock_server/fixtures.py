@@ -369,7 +369,7 @@ class FixtureFormat:
         return out
 
 
-@functools.cache
+@functools.lru_cache(maxsize=8)
 def fixture_format(api: MockApi) -> FixtureFormat:
     """The fixture format of `api`, built once (its schemas take a while to compile)."""
     return FixtureFormat(api)

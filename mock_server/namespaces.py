@@ -105,6 +105,11 @@ class Namespaces:
             for namespace in self._namespaces.values():
                 namespace.store = Rules(namespace.overlay, api)
 
+    def overlays(self) -> list[tuple[str, Overlay]]:
+        """Each namespace in use, by name, with its records."""
+        with self._lock:
+            return [(name, ns.overlay) for name, ns in self._namespaces.items()]
+
     def get(self, name: str) -> _Namespace:
         """Namespace `name`, made from the base data on first use; NamespaceError when full."""
         with self._lock:

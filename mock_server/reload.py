@@ -108,19 +108,16 @@ class SpecReloader:
         try:
             spec = read_spec(self.spec_path)
             api = mock_api(read_api(spec))
-            changed = state.api_change_problem(api)
-            if changed is not None:
-                raise ValueError(changed)
             app = self.build(spec, api)
             # Connexion validates the document and resolves every operation's handler when it
             # builds its routes, on the first request: build them now, so that a bad edit is
             # refused here rather than answered with errors.
             middleware = app.middleware
             middleware.app, middleware.middleware_stack = middleware._build_middleware_stack()
+            state.use_api(api)
         except Exception as exc:  # every reason an edited spec cannot be served
             logger.error("the edited spec %s was not applied: %s", self.spec_path, exc)
             return False
-        state.use_api(api)
         self._app = app
         logger.info("applied the edited spec %s", self.spec_path)
         return True

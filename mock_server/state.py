@@ -31,6 +31,10 @@ logger = logging.getLogger(__name__)
 ImportMode = Literal["replace", "merge"]
 
 
+class ApiChangeRefused(ValueError):
+    """An edited spec cannot serve the stored records; the message says why."""
+
+
 _last_read: tuple[object, tuple[fixtures.Tables, str]] | None = None
 
 
@@ -160,21 +164,42 @@ class MockState:
         self.db.close()
 
     # -- the API served ----------------------------------------------------------------------------
-    def api_change_problem(self, api: MockApi) -> str | None:
-        """Why the state cannot be served through `api` (an edited spec), if it cannot."""
+    def use_api(self, api: MockApi) -> None:
+        """Serve the same records through `api` (an edited spec) from now on.
+
+        Refused, with `ApiChangeRefused` naming every record it would break, when the stored
+        records (the shared state, every namespace, the base data) are not valid under it: a new
+        required member they lack, an enum value or a type they no longer fit. Checked and
+        applied under the database's write lock, so no write slips in between.
+        """
         if api.id_fields != self.api.id_fields or api.indexes != self.api.indexes:
-            return (
+            raise ApiChangeRefused(
                 "it changes a table's id field or parent reference, by which the stored records "
                 "are kept; restart the mock with a fresh --db to serve it"
             )
-        return None
-
-    def use_api(self, api: MockApi) -> None:
-        """Serve the same records through `api` (an edited spec) from now on."""
-        self.format = fixtures.fixture_format(api)
-        self.namespaces.use_api(api)
-        self.store = Rules(self.db, api)
-        self.api = api
+        fmt = fixtures.FixtureFormat(api)
+        with self.db.transaction():
+            states: list[tuple[str, Database | Overlay]] = [("shared state", self.db)]
+            states += [(f"namespace {n}", overlay) for n, overlay in self.namespaces.overlays()]
+            documents = [(name, fmt.document(self._tables(records))) for name, records in states]
+            base = {t: d.values() for t, d in self.base.tables.items()}
+            documents.append(("base data", fmt.document(base)))
+            problems: list[fixtures.FixtureProblem] = []
+            for name, document in documents:
+                try:
+                    fmt.load([(name, document)])
+                except fixtures.FixtureInvalid as exc:
+                    problems += exc.fixture_problems
+            if problems:
+                shown = "\n  ".join(str(p) for p in problems[:20])
+                more = f"\n  (and {len(problems) - 20} more)" if len(problems) > 20 else ""
+                raise ApiChangeRefused(
+                    f"{len(problems)} stored records would not be valid under it:\n  {shown}{more}"
+                )
+            self.format = fmt
+            self.namespaces.use_api(api)
+            self.store = Rules(self.db, api)
+            self.api = api
 
     # -- reading -------------------------------------------------------------------------------
     def _records(self, namespace: str | None) -> Database | Overlay:

@@ -158,3 +158,42 @@ def test_an_edited_spec_is_served_without_a_restart_and_the_state_is_kept(
         _write(spec, renamed)
         assert eventually(lambda: "changes a table's id field" in caplog.text)
         assert client.get(f"/v2/action-session/view/{old_id}").status_code == 200
+
+
+def test_an_edited_spec_the_stored_records_would_break_is_reported_not_applied(
+    start_mock: Callable[..., RunningMock], tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    spec = tmp_path / "draft.yaml"
+    _write(spec, load_document(SPEC_PATH))
+    mock = start_mock(spec_path=spec, reload=True, validate_responses=False)
+    with mock.client() as client:
+        week = client.post(
+            "/v2/action-session/create",
+            json={**SESSION, "action_session_id": "in-ns", "validity_unit": "DAY"},
+            headers={"X-Mock-Namespace": "w1"},
+        )
+        assert week.status_code == 201
+        # DAY leaves the enum: the namespace's record (and default records) would break.
+        narrowed = load_document(SPEC_PATH)
+        narrowed["components"]["schemas"]["ValidityUnit"]["enum"] = ["YEAR", "MONTH", None]
+        _write(spec, narrowed)
+        assert eventually(lambda: "was not applied" in caplog.text)
+        assert "stored records would not be valid under it" in caplog.text
+        assert "namespace w1: action-session" in caplog.text
+        assert "(in-ns) validity_unit" in caplog.text
+        # The old spec is still in force: DAY is still accepted.
+        still = client.post("/v2/action-session/create", json={**SESSION, "validity_unit": "DAY"})
+        assert still.status_code == 201
+
+        # A new member that may not be null, which every stored record lacks, is refused the
+        # same way: those records would answer it as null.
+        caplog.clear()
+        required = _with_priority(load_document(SPEC_PATH))
+        for name in SESSION_SCHEMAS:
+            required["components"]["schemas"][name]["properties"]["priority"]["nullable"] = False
+        _write(spec, required)
+        assert eventually(lambda: "was not applied" in caplog.text)
+        assert "priority: None is not of type 'integer'." in caplog.text
+        created = client.post("/v2/action-session/create", json=SESSION)
+        assert created.status_code == 201
+        assert "priority" not in created.json()
