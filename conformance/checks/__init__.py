@@ -11,4 +11,12 @@ from conformance.checks import writes, deletes, errors
 
 # isort: on
 
-__all__ = ["deletes", "errors", "filtering", "history", "pagination", "sorting", "writes"]
+__all__ = [
+    "deletes",
+    "errors",
+    "filtering",
+    "history",
+    "pagination",
+    "sorting",
+    "writes",
+]

@@ -120,9 +120,14 @@ def _bad_requests(ctx: CheckContext) -> list[tuple[str, int, Exchange]]:
 
 
 @check(
-    "error_statuses",
     title="A bad request does not get the status the contract gives it",
-    clause="errors: malformed JSON and bad query parameters 400, unknown id 404, id taken 409, validation 422",
+    clauses=(
+        "errors.malformed-json-400",
+        "errors.non-json-415",
+        "delete.force-param",
+        "members.body-required-400",
+    ),
+    proven_by=("malformed_json_422",),
 )
 def error_statuses(ctx: CheckContext) -> None:
     """Each kind of bad request answers its status."""
@@ -135,9 +140,9 @@ def error_statuses(ctx: CheckContext) -> None:
 
 
 @check(
-    "error_shape",
     title=SHAPE_TITLE,
-    clause="errors: {name, message, code, status} for every status but 422 (name is the reason phrase), 422 an array of {field, message}",
+    clauses=("errors.shape", "errors.validation-shape"),
+    proven_by=("error_shape",),
 )
 def error_shape(ctx: CheckContext) -> None:
     """Every error answer of the bad requests has the shape of its status."""
@@ -153,9 +158,9 @@ def error_shape(ctx: CheckContext) -> None:
 
 
 @check(
-    "auth_enforced",
     title="A request without a valid credential is not refused with 401",
-    clause="authentication: missing or unrecognised credentials: 401 with WWW-Authenticate, checked before anything else",
+    clauses=("auth.required-401",),
+    proven_by=("auth_not_enforced",),
 )
 def auth_enforced(ctx: CheckContext) -> None:
     """Without a credential, or with a wrong one, every operation answers 401."""
@@ -206,9 +211,9 @@ def auth_enforced(ctx: CheckContext) -> None:
 
 
 @check(
-    "credential_forms_accepted",
     title="A valid credential in a documented form is refused",
-    clause="authentication: a bearer token or the access-token query parameter; any one suffices",
+    clauses=("auth.any-scheme",),
+    proven_by=("query_token_ignored",),
 )
 def credential_forms_accepted(ctx: CheckContext) -> None:
     """The run's token works as a bearer header and as the `access-token` query parameter."""
@@ -234,11 +239,11 @@ def credential_forms_accepted(ctx: CheckContext) -> None:
 
 
 @check(
-    "undocumented_method_refused",
     title="An undocumented method is not refused with 405 and Allow",
-    clause="405 carries Allow: every path answers only the methods the spec declares",
+    clauses=("errors.method-405",),
+    proven_by=("method_not_refused",),
 )
-def undocumented_methods(ctx: CheckContext) -> None:
+def undocumented_method_refused(ctx: CheckContext) -> None:
     """Each path, sent a method the spec does not declare, answers 405 naming the declared one."""
     for res in ctx.contract.resources.values():
         for template in res.paths.values():

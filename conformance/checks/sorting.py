@@ -13,9 +13,9 @@ from conformance.registry import CheckContext, check
 
 
 @check(
-    "sort_order",
     title="Records are not in the order the sort asks for",
-    clause="sort: one field name, `-` prefix for descending; nulls sort first ascending; string order is the database's collation",
+    clauses=("sort.order", "sort.nulls-first", "sort.collation"),
+    proven_by=("sort_desc_ignored", "nulls_last"),
 )
 def sort_order(ctx: CheckContext) -> None:
     """Each sortable field, both directions, orders the scope's records."""
@@ -25,14 +25,7 @@ def sort_order(ctx: CheckContext) -> None:
             kind = res.item_fields[name]
             for descending in (False, True):
                 sort = f"-{name}" if descending else name
-                walked = index.all_records(
-                    ctx.client,
-                    ctx.contract,
-                    res,
-                    {"filter": scope.filter, "sort": sort},
-                    max_pages=1,
-                    title=ctx.title,
-                )
+                walked = ctx.all_records(res, {"filter": scope.filter, "sort": sort}, max_pages=1)
                 # Strings of other clients' records may follow any collation; numbers and dates
                 # have one order, so every listed record is judged for those.
                 judged = [r for r in walked.records if kind.kind != "string" or scope.is_own(r)]
@@ -46,20 +39,18 @@ def sort_order(ctx: CheckContext) -> None:
 
 
 @check(
-    "sort_unknown_field_ignored",
     title="An unknown sort field is not ignored",
-    clause="sort: an unknown field is ignored",
+    clauses=("sort.unknown-ignored",),
+    proven_by=("unknown_sort_rejected",),
 )
-def unknown_sort_ignored(ctx: CheckContext) -> None:
+def sort_unknown_field_ignored(ctx: CheckContext) -> None:
     """Sorting by a field the resource lacks answers the unsorted result."""
     for scope in ctx.world.scopes.values():
         res = scope.resource
-        base = index.all_records(
-            ctx.client, ctx.contract, res, {"filter": scope.filter}, max_pages=1, title=ctx.title
-        )
+        base = ctx.all_records(res, {"filter": scope.filter}, max_pages=1)
         expected = {r.get(res.id_field) for r in base.records}
         for sort in ("name_of_no_field", "-name_of_no_field"):
-            exchange = ctx.client.send(
+            exchange = ctx.send(
                 "POST",
                 res.path("index"),
                 index.search(
