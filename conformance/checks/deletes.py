@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from conformance import world
+from conformance.checks.errors import shape_problem
 from conformance.config import Profile
 from conformance.contract import Resource
 from conformance.registry import CheckContext, check
@@ -31,7 +32,7 @@ def _family(ctx: CheckContext, seq: int) -> tuple[str, list[tuple[Resource, str]
 @check(
     title="A blocked delete does not answer 400 listing every related record",
     clauses=("delete.blocked-400",),
-    proven_by=("blocked_delete_partial_related",),
+    proven_by=("blocked_delete_partial_related", "blocked_delete_bare_related"),
     profiles=FULL,
 )
 def blocked_delete_lists_related(ctx: CheckContext) -> None:
@@ -46,6 +47,9 @@ def blocked_delete_lists_related(ctx: CheckContext) -> None:
             f"delete without force answered {exchange.status}, expected 400",
             exchange,
         )
+        # `related` comes on top of the error object, not instead of it.
+        problem = shape_problem(ctx.contract, 400, body)
+        ctx.expect(problem is None, f"the 400 of a blocked delete: {problem}", exchange)
         listed = body.get("related") if isinstance(body, dict) else None
         ctx.expect(isinstance(listed, list), "the 400 has no `related` array", exchange)
         assert isinstance(listed, list)

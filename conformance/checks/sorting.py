@@ -8,7 +8,10 @@ their relative order is judged, so other clients' data cannot fail the check.
 
 from __future__ import annotations
 
+from typing import Any
+
 from conformance import index, values
+from conformance.checks.spec_facts import sort_aliases
 from conformance.registry import CheckContext, check
 
 
@@ -71,3 +74,42 @@ def sort_unknown_field_ignored(ctx: CheckContext) -> None:
                     f"sort {sort!r} listed a different set of records than no sort",
                     exchange,
                 )
+
+
+@check(
+    title="The sessions' sort alias `name` does not sort by the action's name",
+    clauses=("sort.name-alias",),
+    proven_by=("name_alias_ignored",),
+    guess="sort-name-alias",
+)
+def sort_name_alias(ctx: CheckContext) -> None:
+    """Sorting by a declared alias orders as sorting by the field it stands for, both ways."""
+    cap = ctx.contract.pagination.max_per_page
+    marker = ctx.settings.marker
+
+    def foreign(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        # The run's own records come and go while checks run beside this one.
+        return [
+            r
+            for r in records
+            if not (isinstance(r.get("data"), dict) and marker.items() <= r["data"].items())
+        ]
+
+    for res in ctx.contract.resources.values():
+        for alias, target in sort_aliases(ctx.contract, res).items():
+            for prefix in ("", "-"):
+                by_alias = ctx.fetch(res, {"sort": prefix + alias, "per-page": cap})
+                by_field = ctx.fetch(res, {"sort": prefix + target, "per-page": cap})
+                got = [r.get(target) for r in foreign(by_alias.records)]
+                want = [r.get(target) for r in foreign(by_field.records)]
+                ctx.expect(
+                    got == want,
+                    f"sort {prefix + alias!r} served {target} in the order {got[:8]}, "
+                    f"sort {prefix + target!r} in the order {want[:8]}",
+                    by_alias.exchange,
+                )
+                if len(set(map(str, want))) < 2:
+                    ctx.note(
+                        f"sort {alias!r}: every record listed has the same {target}, so the "
+                        "alias cannot be told from an ignored sort"
+                    )
