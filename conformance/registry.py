@@ -24,7 +24,7 @@ from conformance import index
 from conformance.clauses import BY_ID
 from conformance.config import Profile, Settings
 from conformance.failures import CheckFailure
-from conformance.world import create_record
+from conformance.world import child_body, create_record, new_family, session_body
 
 if TYPE_CHECKING:
     from conformance.cleanup import Tracker
@@ -159,6 +159,27 @@ class CheckContext:
     def create(self, resource: Resource, body: dict[str, Any]) -> dict[str, Any]:
         """Create a record of the run (tracked); anything but 201 with the record fails."""
         return create_record(self.client, self.tracker, resource, body, self.title)
+
+    def new_family(
+        self, seq: int, children: int = 0
+    ) -> tuple[dict[str, Any], dict[str, list[dict[str, Any]]]]:
+        """A fresh session of the run with `children` records of each child resource (its own
+        `seq` keeps families of different checks apart)."""
+        return new_family(
+            self.settings,
+            self.contract,
+            self.client,
+            self.tracker,
+            self.title,
+            children=children,
+            seq=seq,
+        )
+
+    def new_body(self, resource: Resource, parent_id: str, n: int) -> dict[str, Any]:
+        """A valid create body of `resource` (server-chosen id; children under `parent_id`)."""
+        if resource.parent is None:
+            return session_body(self.settings, n)
+        return child_body(self.settings, resource, parent_id, n)
 
     def property(self, func: Callable[..., None], *strategies: Any) -> None:
         """Run `func` as a Hypothesis property under the run's seed and example budget."""

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from conformance import world
 from conformance.checks.errors import shape_problem
 from conformance.config import Profile
 from conformance.contract import Resource
@@ -18,9 +17,7 @@ FULL = (Profile.FULL,)
 
 
 def _family(ctx: CheckContext, seq: int) -> tuple[str, list[tuple[Resource, str]]]:
-    session, made = world.new_family(
-        ctx.settings, ctx.contract, ctx.client, ctx.tracker, ctx.title, children=2, seq=seq
-    )
+    session, made = ctx.new_family(seq, children=2)
     related = [
         (ctx.contract.resources[name], r[ctx.contract.resources[name].id_field])
         for name, rs in made.items()
@@ -141,17 +138,11 @@ def unrelated_delete_without_force(ctx: CheckContext) -> None:
     root = ctx.contract.root
     records: list[tuple[Resource, str, dict[str, Any]]] = []
     for n, params in enumerate(({}, {"force": "false"}, {"force": "true"})):
-        session, made = world.new_family(
-            ctx.settings, ctx.contract, ctx.client, ctx.tracker, ctx.title, children=0, seq=20 + n
-        )
+        session, made = ctx.new_family(20 + n)
         records.append((root, session[root.id_field], params))
-    parent, _ = world.new_family(
-        ctx.settings, ctx.contract, ctx.client, ctx.tracker, ctx.title, children=0, seq=23
-    )
+    parent, _ = ctx.new_family(23)
     for n, child in enumerate(ctx.contract.children(root)):
-        made_child = ctx.create(
-            child, world.child_body(ctx.settings, child, parent[root.id_field], 60 + n)
-        )
+        made_child = ctx.create(child, ctx.new_body(child, parent[root.id_field], 60 + n))
         records.append((child, made_child[child.id_field], {}))
     for res, rid, params in records:
         exchange = ctx.send("DELETE", res.path("delete", rid), params=params)
@@ -172,9 +163,7 @@ def unrelated_delete_without_force(ctx: CheckContext) -> None:
 def delete_unknown_404(ctx: CheckContext) -> None:
     """A ghost id and a second delete of the same record answer 404, for every resource."""
     root = ctx.contract.root
-    parent, _ = world.new_family(
-        ctx.settings, ctx.contract, ctx.client, ctx.tracker, ctx.title, children=0, seq=30
-    )
+    parent, _ = ctx.new_family(30)
     for n, res in enumerate(ctx.contract.resources.values()):
         exchange = ctx.send("DELETE", res.path("delete", ctx.tracker.ghost()))
         ctx.expect(
@@ -182,11 +171,7 @@ def delete_unknown_404(ctx: CheckContext) -> None:
             f"delete of an id no server holds answered {exchange.status}, expected 404",
             exchange,
         )
-        body = (
-            world.session_body(ctx.settings, 7)
-            if res.parent is None
-            else world.child_body(ctx.settings, res, parent[root.id_field], 70 + n)
-        )
+        body = ctx.new_body(res, parent[root.id_field], 70 + n)
         made = ctx.create(res, body)
         rid = made[res.id_field]
         first = ctx.send("DELETE", res.path("delete", rid), params={"force": "true"})

@@ -52,7 +52,7 @@ def shape_problem(contract: Contract, status: int, body: Any) -> str | None:
 def _bad_requests(ctx: CheckContext) -> list[tuple[str, int, Exchange]]:
     """(what, expected status, exchange) for each kind of bad request the profile may send."""
     root = ctx.contract.root
-    send = ctx.client.send
+    send = ctx.send
     out = [
         ("view of an unknown id", 404, send("GET", root.path("view", ctx.tracker.ghost()))),
         ("index with per-page 0", 422, send("POST", root.path("index"), {"per-page": 0})),
@@ -148,9 +148,9 @@ def error_shape(ctx: CheckContext) -> None:
     """Every error answer of the bad requests has the shape of its status."""
     exchanges = [e for _, _, e in _bad_requests(ctx)]
     template = ctx.contract.root.paths["index"]
-    exchanges.append(ctx.client.send("PATCH", template))
+    exchanges.append(ctx.send("PATCH", template))
     if ctx.settings.token is not None:
-        exchanges.append(ctx.client.send("POST", template, {}, authenticate=False))
+        exchanges.append(ctx.send("POST", template, {}, authenticate=False))
     for exchange in exchanges:
         if exchange.status >= 400:
             problem = shape_problem(ctx.contract, exchange.status, exchange.json())
@@ -180,11 +180,9 @@ def auth_enforced(ctx: CheckContext) -> None:
         for method, path, body in probes:
             for headers in ({}, {"Authorization": "Bearer not-a-token-" + ctx.settings.run_id}):
                 if body is None:
-                    exchange = ctx.client.send(method, path, authenticate=False, headers=headers)
+                    exchange = ctx.send(method, path, authenticate=False, headers=headers)
                 else:
-                    exchange = ctx.client.send(
-                        method, path, body, authenticate=False, headers=headers
-                    )
+                    exchange = ctx.send(method, path, body, authenticate=False, headers=headers)
                 ctx.expect(
                     exchange.status == 401,
                     f"{method} {path} {'with a wrong token' if headers else 'without a credential'} answered {exchange.status}, expected 401",
@@ -196,7 +194,7 @@ def auth_enforced(ctx: CheckContext) -> None:
                     exchange,
                 )
     # Checked before anything else: a malformed body without a credential is still a 401.
-    exchange = ctx.client.send(
+    exchange = ctx.send(
         "POST",
         ctx.contract.root.path("index"),
         content=b'{"filter": ',
@@ -227,9 +225,7 @@ def credential_forms_accepted(ctx: CheckContext) -> None:
         forms.append(True)
     for res in ctx.contract.resources.values():
         for in_query in forms:
-            exchange = ctx.client.send(
-                "POST", res.path("index"), {"per-page": 1}, in_query=in_query
-            )
+            exchange = ctx.send("POST", res.path("index"), {"per-page": 1}, in_query=in_query)
             where = "the access-token query parameter" if in_query else "a bearer header"
             ctx.expect(
                 exchange.status == 200,
@@ -252,7 +248,7 @@ def undocumented_method_refused(ctx: CheckContext) -> None:
             for method in ("GET", "POST", "PUT", "PATCH", "DELETE"):
                 if method in documented:
                     continue
-                exchange = ctx.client.send(method, path)
+                exchange = ctx.send(method, path)
                 allow = {m.strip().upper() for m in exchange.headers.get("allow", "").split(",")}
                 ctx.expect(
                     exchange.status == 405,

@@ -11,12 +11,11 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from conformance import world
 from conformance.checks.errors import shape_problem
-from conformance.checks.spec_facts import create_defaults
+from conformance.checks.spec_facts import create_defaults, minimums
 from conformance.client import Exchange
 from conformance.config import Profile
-from conformance.contract import Resource
+from conformance.contract import FieldKind, Resource
 from conformance.registry import CheckContext, check
 
 FULL = (Profile.FULL,)
@@ -26,19 +25,11 @@ def _family(
     ctx: CheckContext, seq: int, children: int = 1
 ) -> list[tuple[Resource, dict[str, Any]]]:
     """A fresh session of the check with `children` records of each child: (resource, record)."""
-    session, made = world.new_family(
-        ctx.settings, ctx.contract, ctx.client, ctx.tracker, ctx.title, children=children, seq=seq
-    )
+    session, made = ctx.new_family(seq, children=children)
     out = [(ctx.contract.root, session)]
     for name, records in made.items():
         out += [(ctx.contract.resources[name], r) for r in records]
     return out
-
-
-def _new_body(ctx: CheckContext, res: Resource, parent_id: str, n: int) -> dict[str, Any]:
-    if res.parent is None:
-        return world.session_body(ctx.settings, n)
-    return world.child_body(ctx.settings, res, parent_id, n)
 
 
 def _members(exchange: Exchange) -> set[str]:
@@ -76,7 +67,7 @@ def answer_members(ctx: CheckContext) -> None:
     family = _family(ctx, 40, children=0)
     parent = family[0][1][ctx.contract.root.id_field]
     for n, res in enumerate(ctx.contract.resources.values()):
-        body = _new_body(ctx, res, parent, 40 + n)
+        body = ctx.new_body(res, parent, 40 + n)
         created = ctx.send("POST", res.path("create"), body)
         record = created.json()
         if isinstance(record, dict) and isinstance(record.get(res.id_field), str):
@@ -117,7 +108,7 @@ def create_applies_defaults(ctx: CheckContext) -> None:
     family = _family(ctx, 41, children=0)
     parent = family[0][1][ctx.contract.root.id_field]
     for n, res in enumerate(ctx.contract.resources.values()):
-        full = _new_body(ctx, res, parent, 50 + n)
+        full = ctx.new_body(res, parent, 50 + n)
         body = {k: v for k, v in full.items() if k in res.required_on_create}
         body["data"] = dict(ctx.settings.marker)
         defaults = create_defaults(ctx.contract, res)
@@ -156,7 +147,7 @@ def unknown_members_ignored(ctx: CheckContext) -> None:
     family = _family(ctx, 42, children=0)
     parent = family[0][1][ctx.contract.root.id_field]
     for n, res in enumerate(ctx.contract.resources.values()):
-        body = {**_new_body(ctx, res, parent, 60 + n), unknown: "x"}
+        body = {**ctx.new_body(res, parent, 60 + n), unknown: "x"}
         created = ctx.send("POST", res.path("create"), body)
         record = created.json()
         if isinstance(record, dict) and isinstance(record.get(res.id_field), str):
@@ -242,8 +233,20 @@ def _not_created(ctx: CheckContext, res: Resource, rid: str, what: str) -> None:
     ctx.expect(viewed.status == 404, f"{what} was refused but made {rid}", viewed)
 
 
-def _wrong_type(value: Any) -> Any:
-    return "not-a-number" if isinstance(value, int) else 12345
+def _bad_values(kind: FieldKind, sample: Any, minimum: float | None) -> list[Any]:
+    """Values of a member the contract refuses: the wrong type, outside its enum or below its
+    minimum, and null when it is not nullable."""
+    bad: list[Any] = []
+    if kind.kind != "object":
+        bad.append("not-a-number" if isinstance(sample, int) or kind.kind == "integer" else 12345)
+    if kind.enum:
+        outside = "NOT_A_MEMBER" if kind.kind == "string" else max(kind.enum) + 1
+        bad.append(outside)
+    if minimum is not None:
+        bad.append(int(minimum) - 1)
+    if not kind.nullable:
+        bad.append(None)
+    return bad
 
 
 @check(
@@ -259,7 +262,7 @@ def invalid_writes_rejected(ctx: CheckContext) -> None:
     parent = family[0][1][ctx.contract.root.id_field]
     for n, (res, record) in enumerate(family):
         rid = record[res.id_field]
-        body = _new_body(ctx, res, parent, 70 + n)
+        body = ctx.new_body(res, parent, 70 + n)
         for name in res.required_on_create:
             chosen = ctx.tracker.ghost()
             sent = {k: v for k, v in body.items() if k != name}
@@ -267,13 +270,18 @@ def invalid_writes_rejected(ctx: CheckContext) -> None:
             what = f"create of a {res.entity} without {name}"
             _refused(ctx, ctx.send("POST", res.path("create"), sent), what, name)
             _not_created(ctx, res, chosen, what)
+        required = next(n for n in res.required_on_create if n != res.id_field)
+        chosen = ctx.tracker.ghost()
+        what = f"create of a {res.entity} with {required} null"
+        sent = {**body, required: None, res.id_field: chosen}
+        _refused(ctx, ctx.send("POST", res.path("create"), sent), what, required)
+        _not_created(ctx, res, chosen, what)
         before = ctx.view(res, rid).json()
+        lowest = minimums(ctx.contract, res)
         for name, kind in res.writable.items():
             if name == res.id_field:
                 continue
-            for bad in ([_wrong_type(body.get(name))] if kind.kind != "object" else []) + (
-                [None] if not kind.nullable else []
-            ):
+            for bad in _bad_values(kind, body.get(name), lowest.get(name)):
                 what = f"update of {res.entity} {name} to {bad!r}"
                 _refused(ctx, ctx.send("PUT", res.path("update", rid), {name: bad}), what, name)
                 _unchanged(ctx, res, rid, before, what)
@@ -294,7 +302,7 @@ def unknown_reference_rejected(ctx: CheckContext) -> None:
             continue
         ghost_parent = ctx.tracker.ghost()
         chosen = ctx.tracker.ghost()
-        body = {**_new_body(ctx, res, parent, 80 + n), res.parent_field: ghost_parent}
+        body = {**ctx.new_body(res, parent, 80 + n), res.parent_field: ghost_parent}
         body[res.id_field] = chosen
         what = f"create of a {res.entity} under an unknown {res.parent_field}"
         _refused(ctx, ctx.send("POST", res.path("create"), body), what, res.parent_field)
@@ -334,7 +342,7 @@ def day_order_enforced(ctx: CheckContext) -> None:
         parent = record[res.parent_field or ""]
         chosen = ctx.tracker.ghost()
         body = {
-            **_new_body(ctx, res, parent, 90),
+            **ctx.new_body(res, parent, 90),
             res.id_field: chosen,
             "date_begin": "2024-05-02T09:00:00Z",
             "date_end": "2024-05-01T17:00:00Z",

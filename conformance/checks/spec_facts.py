@@ -1,7 +1,7 @@
 """Facts of the spec the checks need and `conformance.contract` does not (yet) model.
 
-Owns reading, from the contract's document, the declared defaults of a resource's create body
-and the sort aliases of its index. Kept apart so that the lead's move of the API model into
+Owns reading, from the contract's document, the declared defaults of a resource's create body,
+the minimums of its update body and the sort aliases of its index. Kept apart so that the lead's move of the API model into
 `openapi/model.py` can absorb these two functions without touching the checks.
 """
 
@@ -39,6 +39,17 @@ def create_defaults(contract: Contract, resource: Resource) -> dict[str, Any]:
         resolved = _resolve(contract.document, schema)
         if isinstance(resolved, dict) and "default" in resolved:
             out[name] = resolved["default"]
+    return out
+
+
+def minimums(contract: Contract, resource: Resource) -> dict[str, int | float]:
+    """The `minimum` each numeric member of the update body declares (e.g. `validity` >= 0)."""
+    props = _request_schema(contract, resource, "update").get("properties", {})
+    out: dict[str, int | float] = {}
+    for name, schema in props.items():
+        resolved = _resolve(contract.document, schema)
+        if isinstance(resolved, dict) and isinstance(resolved.get("minimum"), int | float):
+            out[name] = resolved["minimum"]
     return out
 
 

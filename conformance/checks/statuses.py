@@ -9,7 +9,6 @@ at the check's own records.
 
 from __future__ import annotations
 
-from conformance import world
 from conformance.checks.errors import shape_problem
 from conformance.client import Exchange
 from conformance.config import Profile
@@ -35,19 +34,35 @@ def _answers(ctx: CheckContext, exchange: Exchange, status: int, what: str) -> N
         "create.id-taken-409",
         "members.body-required-400",
         "errors.too-large-413",
+        "errors.malformed-json-400",
+        "errors.non-json-415",
+        "delete.force-param",
     ),
-    proven_by=("update_unknown_upserts", "child_id_taken_overwrites", "no_body_limit"),
+    proven_by=(
+        "update_unknown_upserts",
+        "child_id_taken_overwrites",
+        "no_body_limit",
+        "child_force_unchecked",
+    ),
 )
 def statuses_on_every_resource(ctx: CheckContext) -> None:
     """For each resource: view (and, in full, update) of an unknown id 404 and nothing made;
-    create with a taken id 409 and nothing changed; update without a body 400; a body over the
-    limit 413."""
+    index with malformed JSON 400, with another media type 415; create with a taken id 409 and
+    nothing changed; update without a body 400; delete with force=yes 400 and nothing deleted;
+    a body over the limit 413."""
     resources = list(ctx.contract.resources.values())
     for res in resources:
         ghost = ctx.tracker.ghost()
         _answers(
             ctx, ctx.send("GET", res.path("view", ghost)), 404, f"view of an unknown {res.entity}"
         )
+        json_type = {"Content-Type": "application/json"}
+        malformed = ctx.send("POST", res.path("index"), content=b'{"filter": ', headers=json_type)
+        _answers(ctx, malformed, 400, f"{res.entity} index with malformed JSON")
+        text = ctx.send(
+            "POST", res.path("index"), content=b"per-page=5", headers={"Content-Type": "text/plain"}
+        )
+        _answers(ctx, text, 415, f"{res.entity} index with a text/plain body")
     root = ctx.contract.root
     _answers(
         ctx,
@@ -62,17 +77,11 @@ def statuses_on_every_resource(ctx: CheckContext) -> None:
     )
     if ctx.settings.profile is not Profile.FULL:
         return
-    session, made = world.new_family(
-        ctx.settings, ctx.contract, ctx.client, ctx.tracker, ctx.title, children=1, seq=50
-    )
+    session, made = ctx.new_family(50, children=1)
     records = [(root, session)] + [(ctx.contract.resources[n], rs[0]) for n, rs in made.items()]
     for n, (res, record) in enumerate(records):
         ghost = ctx.tracker.ghost()
-        body = (
-            world.session_body(ctx.settings, 8)
-            if res.parent is None
-            else world.child_body(ctx.settings, res, session[root.id_field], 100 + n)
-        )
+        body = ctx.new_body(res, session[root.id_field], 100 + n)
         what = f"update of an unknown {res.entity}"
         _answers(ctx, ctx.send("PUT", res.path("update", ghost), body), 404, what)
         made_it = ctx.send("GET", res.path("view", ghost))
@@ -87,6 +96,11 @@ def statuses_on_every_resource(ctx: CheckContext) -> None:
         ctx.expect(after.json() == before, f"{what} was refused but changed it", after)
         what = f"update of a {res.entity} without a body"
         _answers(ctx, ctx.send("PUT", res.path("update", rid)), 400, what)
+        what = f"delete of a {res.entity} with force=yes"
+        refused = ctx.send("DELETE", res.path("delete", rid), params={"force": "yes"})
+        _answers(ctx, refused, 400, what)
+        kept = ctx.send("GET", res.path("view", rid))
+        ctx.expect(kept.status == 200, f"{what} was refused but deleted it", kept)
 
 
 @check(

@@ -10,7 +10,7 @@ import json
 from datetime import datetime, timedelta
 from typing import Any
 
-from conformance import values, world
+from conformance import values
 from conformance.config import Profile
 from conformance.contract import Resource
 from conformance.registry import CheckContext, check
@@ -39,16 +39,10 @@ def _differences(res: Resource, sent: dict[str, Any], got: Any) -> list[str]:
 )
 def create_read_back(ctx: CheckContext) -> None:
     """Create answers, view, Location and index agree with the body sent, for each resource."""
-    session, _ = world.new_family(
-        ctx.settings, ctx.contract, ctx.client, ctx.tracker, ctx.title, seq=1
-    )
+    session, _ = ctx.new_family(1)
     parent = session[ctx.contract.root.id_field]
     for res in ctx.contract.resources.values():
-        sent = (
-            world.session_body(ctx.settings, 5)
-            if res.parent is None
-            else world.child_body(ctx.settings, res, parent, 1)
-        )
+        sent = ctx.new_body(res, parent, 1)
         sent[res.id_field] = f"{ctx.settings.run_id}-rb-{res.entity[-4:].lower()}"
         exchange = ctx.send("POST", res.path("create"), sent)
         body = exchange.json()
@@ -116,15 +110,7 @@ def _update_fields(res: Resource) -> list[str]:
 
 
 def _update_each(ctx: CheckContext, judge: str) -> None:
-    session, made = world.new_family(
-        ctx.settings,
-        ctx.contract,
-        ctx.client,
-        ctx.tracker,
-        ctx.title,
-        children=1,
-        seq=2 if judge == "stored" else 3,
-    )
+    session, made = ctx.new_family(2 if judge == "stored" else 3, children=1)
     records = [(ctx.contract.root, session)] + [
         (ctx.contract.resources[n], rs[0]) for n, rs in made.items()
     ]
@@ -215,18 +201,12 @@ def _junk(res: Resource) -> dict[str, Any]:
 )
 def read_only_ignored(ctx: CheckContext) -> None:
     """Records created or updated with read-only members equal twins created without them."""
-    session, _ = world.new_family(
-        ctx.settings, ctx.contract, ctx.client, ctx.tracker, ctx.title, seq=4
-    )
+    session, _ = ctx.new_family(4)
     parent = session[ctx.contract.root.id_field]
     for res in ctx.contract.resources.values():
         if not res.read_only:
             continue
-        body = (
-            world.session_body(ctx.settings, 6)
-            if res.parent is None
-            else world.child_body(ctx.settings, res, parent, 6)
-        )
+        body = ctx.new_body(res, parent, 6)
         twin = ctx.create(res, dict(body))
         junk = _junk(res)
         with_junk = ctx.create(res, {**body, **junk})
@@ -278,9 +258,7 @@ def _expected_parent(subs: list[dict[str, Any]], days: list[dict[str, Any]]) -> 
 def parent_follows_children(ctx: CheckContext) -> None:
     """Counts and dates of a session track each change to its children."""
     root = ctx.contract.root
-    session, _ = world.new_family(
-        ctx.settings, ctx.contract, ctx.client, ctx.tracker, ctx.title, seq=5
-    )
+    session, _ = ctx.new_family(5)
     sid = session[root.id_field]
     subs_res = next((r for r in ctx.contract.children(root) if "done" in r.writable), None)
     days_res = next((r for r in ctx.contract.children(root) if "date_end" in r.writable), None)
@@ -309,7 +287,7 @@ def parent_follows_children(ctx: CheckContext) -> None:
     verify("creating a session with nothing related")
     if subs_res is not None:
         for n, done in enumerate((1, -1, 0, 1)):
-            body = {**world.child_body(ctx.settings, subs_res, sid, 40 + n), "done": done}
+            body = {**ctx.new_body(subs_res, sid, 40 + n), "done": done}
             made = ctx.create(subs_res, body)
             state["subs"][made[subs_res.id_field]] = {"done": done}
         verify("adding subscriptions")
@@ -322,9 +300,7 @@ def parent_follows_children(ctx: CheckContext) -> None:
         ctx.expect(exchange.status == 204, f"delete answered {exchange.status}", exchange)
         del state["subs"][first]
         verify("removing a subscription")
-        other, _ = world.new_family(
-            ctx.settings, ctx.contract, ctx.client, ctx.tracker, ctx.title, seq=6
-        )
+        other, _ = ctx.new_family(6)
         moved = next(iter(state["subs"]))
         field = subs_res.parent_field or "action_session_id"
         exchange = ctx.send("PUT", subs_res.path("update", moved), {field: other[root.id_field]})
@@ -344,7 +320,7 @@ def parent_follows_children(ctx: CheckContext) -> None:
             )
         ):
             body = {
-                **world.child_body(ctx.settings, days_res, sid, 50 + n),
+                **ctx.new_body(days_res, sid, 50 + n),
                 "date_begin": begin,
                 "date_end": end,
             }
@@ -357,6 +333,19 @@ def parent_follows_children(ctx: CheckContext) -> None:
         ctx.expect(exchange.status == 200, f"update answered {exchange.status}", exchange)
         state["days"][first].update(change)
         verify("moving a day's end later")
+        elsewhere, _ = ctx.new_family(7)
+        field = days_res.parent_field or "action_session_id"
+        exchange = ctx.send(
+            "PUT", days_res.path("update", first), {field: elsewhere[root.id_field]}
+        )
+        ctx.expect(exchange.status == 200, f"update answered {exchange.status}", exchange)
+        moved_day = state["days"].pop(first)
+        verify("moving a day to another session")
+        verify(
+            "moving a day here from another session",
+            elsewhere[root.id_field],
+            {"subs": {}, "days": {first: moved_day}},
+        )
         for day in list(state["days"]):
             exchange = ctx.send("DELETE", days_res.path("delete", day))
             ctx.expect(exchange.status == 204, f"delete answered {exchange.status}", exchange)

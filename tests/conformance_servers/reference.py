@@ -86,6 +86,7 @@ BUGS: dict[str, str] = {
     "history_default_true": "without history, historized records are listed too",
     "page_zero_clamped": "page 0 (or below) is served as page 1",
     "name_alias_ignored": "the sessions' sort alias `name` is ignored",
+    "child_force_unchecked": "a subscription's or day's delete ignores a force that is not a boolean",
 }
 
 
@@ -700,7 +701,10 @@ class Reference:
 
     async def op_delete(self, request: Request, resource: Resource, rid: str) -> Response:
         force_raw = request.query_params.getlist("force")
-        if len(force_raw) > 1 or (force_raw and force_raw[0] not in ("true", "false")):
+        unchecked = self.bug == "child_force_unchecked" and resource is not SESSION
+        if not unchecked and (
+            len(force_raw) > 1 or (force_raw and force_raw[0] not in ("true", "false"))
+        ):
             raise ApiError(400, 'Invalid data received for parameter "force".')
         force = bool(force_raw) and force_raw[0] == "true"
         with self.store.lock:
