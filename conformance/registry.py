@@ -4,8 +4,9 @@ A check is a function registered under its own name with `@check(title=..., clau
 proven_by=...)`: the title is the first line of the `CheckFailure` it raises (and what a
 broken-server test looks for), `clauses` the ids of the contract clauses it verifies
 (`conformance.clauses`), `proven_by` the broken reference servers (`BUGS` of
-tests/conformance_servers/reference.py) that only fail because of it (tests/conformance_suite/
-test_broken_servers.py runs each), and `profiles` says in which profiles it may run.
+tests/conformance_servers/reference.py) it fails on when it runs alone against each
+(tests/conformance_suite/test_broken_servers.py proves every one), and `profiles` says in which
+profiles it may run.
 
 The context gives checks the calls they all make (an index page, every page of a search, a view,
 a record's creation) bound to the run's client, contract and title, so a check reads like its
@@ -45,7 +46,7 @@ class Check:
     profiles: frozenset[Profile]
     func: CheckFunction
     guess: str | None = None  # the `x-guess` id of the only clause this check rests on
-    proven_by: tuple[str, ...] = ()  # broken reference servers only this check catches
+    proven_by: tuple[str, ...] = ()  # broken reference servers this check fails on
 
     @property
     def clause(self) -> str:
@@ -54,6 +55,7 @@ class Check:
 
 
 REGISTRY: dict[str, Check] = {}
+FULL: tuple[Profile, ...] = (Profile.FULL,)  # the profiles of a check that writes
 
 
 def check(

@@ -9,11 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 from conformance.checks.errors import shape_problem
-from conformance.config import Profile
 from conformance.contract import Resource
-from conformance.registry import CheckContext, check
-
-FULL = (Profile.FULL,)
+from conformance.registry import FULL, CheckContext, check
 
 
 def _family(ctx: CheckContext, seq: int) -> tuple[str, list[tuple[Resource, str]]]:

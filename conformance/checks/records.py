@@ -16,9 +16,7 @@ from conformance.checks.spec_facts import create_defaults, minimums
 from conformance.client import Exchange
 from conformance.config import Profile
 from conformance.contract import FieldKind, Resource
-from conformance.registry import CheckContext, check
-
-FULL = (Profile.FULL,)
+from conformance.registry import FULL, CheckContext, check
 
 
 def _family(
@@ -168,6 +166,8 @@ def unknown_members_ignored(ctx: CheckContext) -> None:
         )
         still = ctx.send("GET", res.path("view", rid))
         moved = ctx.send("GET", res.path("view", ghost))
+        if moved.status == 200:  # renamed after all: the run's cleanup must find it there
+            ctx.tracker.add(res, ghost)
         ctx.expect(
             still.status == 200 and moved.status == 404,
             f"after an update sending {res.id_field}={ghost!r}, view of the old id answered "

@@ -11,11 +11,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from conformance import values
-from conformance.config import Profile
 from conformance.contract import Resource
-from conformance.registry import CheckContext, check
-
-FULL = (Profile.FULL,)
+from conformance.registry import FULL, CheckContext, check
 
 
 def _differences(res: Resource, sent: dict[str, Any], got: Any) -> list[str]:
