@@ -157,6 +157,18 @@ CLAUSES: tuple[Clause, ...] = (
         "brief: Errors, ActionSession fields, ActionSessionSubscription fields, ActionSessionDate fields; spec: *.create and *.update descriptions",
     ),
     Clause(
+        "members.id-syntax",
+        "a client-chosen id is 3 to 64 URL-safe characters (a guess, x-guess id-syntax)",
+        "brief: What is known and what is guessed; spec: RecordId",
+        unobservable="held by no check on purpose: a server accepting other ids is correct until the guess is confirmed (the any_id_length variant of the reference must pass); Schemathesis' negative phase reports a refusal it expected as a warning",
+    ),
+    Clause(
+        "members.guessed-limits",
+        "references are at most 255 characters and validity has an upper bound (guesses, x-guess reference-length and validity-maximum)",
+        "brief: What is known and what is guessed; spec: Reference, Validity",
+        unobservable="held by no check on purpose: the limits are our guesses, so a server with other limits is not wrong; Schemathesis' negative phase reports an accepted value beyond them as a warning",
+    ),
+    Clause(
         "members.opaque-ids",
         "ids are opaque strings; the spec declares no format: uuid on them",
         "brief: ActionSession fields",
@@ -323,6 +335,11 @@ CLAUSES: tuple[Clause, ...] = (
         "brief: Delete semantics; spec: action_session.delete",
     ),
     Clause(
+        "delete.400-forms",
+        "the delete's 400 has two forms: the plain error object for a force that is not a boolean, the error object with `related` for a blocked delete",
+        "brief: Delete semantics; spec: DeleteRefused",
+    ),
+    Clause(
         "delete.force-cascades",
         "force=true: 204; the session and all its subscriptions and days are gone (view 404, absent from index even with history=true)",
         "brief: Delete semantics; spec: action_session.delete",
@@ -342,6 +359,17 @@ CLAUSES: tuple[Clause, ...] = (
         "errors.validation-shape",
         "422: a JSON array of {field, message}, one entry per problem, naming the member at fault",
         "brief: Errors; spec: ValidationErrors",
+    ),
+    Clause(
+        "errors.validation-complete",
+        "a 422 lists every problem of the request, one entry each (not only the first found)",
+        "brief: Errors; spec: ValidationFailed",
+    ),
+    Clause(
+        "errors.message-texts",
+        "the exact `message` texts of error bodies (a guess, x-guess error-message-texts)",
+        "brief: What is known and what is guessed; spec: Error.message",
+        unobservable="not a rule a server must follow: no public source gives the texts, so a check may only require a string (errors.shape does)",
     ),
     Clause(
         "errors.malformed-json-400",

@@ -25,7 +25,7 @@ def _family(ctx: CheckContext, seq: int) -> tuple[str, list[tuple[Resource, str]
 
 @check(
     title="A blocked delete does not answer 400 listing every related record",
-    clauses=("delete.blocked-400",),
+    clauses=("delete.blocked-400", "delete.400-forms"),
     proven_by=("blocked_delete_partial_related", "blocked_delete_bare_related"),
     profiles=FULL,
 )

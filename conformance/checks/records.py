@@ -251,8 +251,8 @@ def _bad_values(kind: FieldKind, sample: Any, minimum: float | None) -> list[Any
 
 @check(
     title="An invalid write was accepted or left a trace",
-    clauses=("members.invalid-422", "errors.validation-shape"),
-    proven_by=("null_not_nullable_stored",),
+    clauses=("members.invalid-422", "errors.validation-shape", "errors.validation-complete"),
+    proven_by=("null_not_nullable_stored", "validation_first_problem_only"),
     profiles=FULL,
 )
 def invalid_writes_rejected(ctx: CheckContext) -> None:
@@ -270,6 +270,15 @@ def invalid_writes_rejected(ctx: CheckContext) -> None:
             what = f"create of a {res.entity} without {name}"
             _refused(ctx, ctx.send("POST", res.path("create"), sent), what, name)
             _not_created(ctx, res, chosen, what)
+        # Every problem of a request is listed, not only the first one found.
+        chosen = ctx.tracker.ghost()
+        what = f"create of a {res.entity} without any required member"
+        answer = ctx.send(
+            "POST", res.path("create"), {res.id_field: chosen, "data": ctx.settings.marker}
+        )
+        for name in res.required_on_create:
+            _refused(ctx, answer, what, name)
+        _not_created(ctx, res, chosen, what)
         required = next(n for n in res.required_on_create if n != res.id_field)
         chosen = ctx.tracker.ghost()
         what = f"create of a {res.entity} with {required} null"

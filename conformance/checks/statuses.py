@@ -37,6 +37,7 @@ def _answers(ctx: CheckContext, exchange: Exchange, status: int, what: str) -> N
         "errors.malformed-json-400",
         "errors.non-json-415",
         "delete.force-param",
+        "delete.400-forms",
     ),
     proven_by=(
         "update_unknown_upserts",

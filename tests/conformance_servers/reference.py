@@ -86,6 +86,7 @@ BUGS: dict[str, str] = {
     "history_default_true": "without history, historized records are listed too",
     "page_zero_clamped": "page 0 (or below) is served as page 1",
     "name_alias_ignored": "the sessions' sort alias `name` is ignored",
+    "validation_first_problem_only": "a 422 lists only the first problem found",
     "child_force_unchecked": "a subscription's or day's delete ignores a force that is not a boolean",
 }
 
@@ -345,7 +346,7 @@ class Reference:
             field = ".".join(str(p) for p in err.absolute_path) or prefix or "body"
             problems.append({"field": field, "message": err.message[:200]})
         if problems:
-            raise Invalid(problems)
+            raise Invalid(problems[:1] if self.bug == "validation_first_problem_only" else problems)
 
     def authorize(self, request: Request) -> None:
         if self.tokens is None or self.bug == "auth_not_enforced":

@@ -47,6 +47,7 @@ ONLY_ONE_CHECK = [
     "child_id_taken_overwrites",
     "no_body_limit",
     "child_force_unchecked",
+    "validation_first_problem_only",
     "array_body_422",
     "default_per_page_20",
     "history_default_true",
