@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from conformance.cli import main
-from conformance.runner import REGISTRY
+from conformance.registry import REGISTRY
 from tests.conformance_suite.conftest import Served, free_port
 
 QUICK = [
