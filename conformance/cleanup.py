@@ -25,7 +25,7 @@ from typing import Any, TypeVar
 
 import httpx
 
-from conformance.client import ApiClient, Exchange, GaveUp
+from conformance.client import ApiClient, Exchange, GaveUp, id_from_location
 from conformance.config import Profile, Settings
 from conformance.failures import CheckFailure, ConformanceError
 from openapi.model import ApiModel, Resource
@@ -74,8 +74,7 @@ class Tracker:
                 body = exchange.json()
                 record_id = body.get(resource.id_field) if isinstance(body, dict) else None
                 if not isinstance(record_id, str):
-                    location = exchange.headers.get("location", "")
-                    record_id = location.rstrip("/").rsplit("/", 1)[-1] or None
+                    record_id = id_from_location(exchange.headers.get("location"))
                 if record_id:
                     self.add(resource, record_id)
 

@@ -112,6 +112,14 @@ class Exchange:
         return head + ("\n" + _clip(self.body.decode("utf-8", "replace")) if self.body else "")
 
 
+def id_from_location(location: str | None) -> str | None:
+    """The record id a create's `Location` (`/v2/{r}/view/{id}`, relative or absolute) names."""
+    if not location:
+        return None
+    path = httpx.URL(location.strip()).path
+    return path.rstrip("/").rsplit("/", 1)[-1] or None
+
+
 def redact(text: str, secret: str | None) -> str:
     """`text` with the run's credential replaced by a reference to `$TOKEN` (one secret's
     shorthand for `conformance.redact.redact`, which knows its encodings and short forms)."""

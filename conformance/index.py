@@ -6,12 +6,13 @@ pagination headers, and walking all pages of a search so checks can reason about
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
 from conformance.client import ApiClient, Exchange
 from conformance.failures import CheckFailure
-from openapi.model import ApiModel, Resource
+from openapi.model import ApiModel, Pagination, Resource
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,36 @@ class Walk:
     def records(self) -> list[dict[str, Any]]:
         """All records of all pages, in the order served."""
         return [r for p in self.pages for r in p.records]
+
+
+def paging_problems(
+    pagination: Pagination, total: int, pages: int, current: int, per_page: int, served: int
+) -> list[str]:
+    """Why a page's four header values disagree with each other and with the `served` count.
+
+    The one statement of the arithmetic: pages = ceil(total / per-page) (0 when total is 0), the
+    current page within 1..max(pages, 1), every page but the last full, the last holding the rest.
+    """
+    if per_page < 1:
+        return [f"{pagination.per_page} is {per_page}, expected at least 1"]
+    expected_pages = math.ceil(total / per_page)
+    if pages != expected_pages:
+        return [
+            f"{pagination.page_count} is {pages}, expected ceil({total} / {per_page}) = {expected_pages}"
+        ]
+    if not 1 <= current <= max(pages, 1):
+        return [f"{pagination.current_page} is {current} with {pages} page(s)"]
+    if total == 0:
+        expected = 0
+    elif current < pages:
+        expected = per_page
+    else:
+        expected = total - (pages - 1) * per_page
+    if served != expected:
+        return [
+            f"page {current} of {pages} ({total} records, {per_page} a page) holds {served} records, expected {expected}"
+        ]
+    return []
 
 
 def search(

@@ -44,9 +44,16 @@ from openapi.model import ApiModel
 logger = logging.getLogger(__name__)
 
 SCHEMA_LAYER = "schema_layer"
-SCHEMA_LAYER_CLAUSE = (
-    "the OpenAPI document: statuses, content types, headers, bodies, auth, methods, links"
-)
+# The brief's clauses the schema layer verifies (by clause id), each with the broken reference
+# servers whose failure with the layer alone proves it (tests/conformance_suite/
+# test_broken_servers.py runs each).
+SCHEMA_LAYER_PROOFS: dict[str, tuple[str, ...]] = {
+    "errors.no-500": ("server_error_on_bad_page",),
+    "create.location": ("location_missing",),
+    "auth.required-401": ("auth_not_enforced",),
+    "errors.shape": ("error_shape",),
+    "page.headers": ("missing_page_header",),
+}
 
 
 @dataclass

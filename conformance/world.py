@@ -17,7 +17,7 @@ from typing import Any
 
 from conformance import index
 from conformance.cleanup import Tracker
-from conformance.client import ApiClient
+from conformance.client import ApiClient, id_from_location
 from conformance.config import Profile, Settings
 from conformance.failures import CheckFailure
 from openapi.model import ApiModel, Resource
@@ -70,9 +70,9 @@ def create_record(
         tracker.add(resource, record_id)
         return dict(stored)
     if exchange.status == 201:
-        location = exchange.headers.get("location", "")
-        if location:
-            tracker.add(resource, location.rstrip("/").rsplit("/", 1)[-1])
+        located = id_from_location(exchange.headers.get("location"))
+        if located:
+            tracker.add(resource, located)
     raise CheckFailure(
         title,
         f"create of a valid {resource.entity} answered {exchange.status}, expected 201 with the record",

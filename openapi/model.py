@@ -168,6 +168,7 @@ class FieldKind:
     max_length: int | None = None
     default: Any = None
     has_default: bool = False
+    minimum: float | None = None
 
     def admits(self, value: Any) -> bool:
         """Whether a string value satisfies this field's length limits (other types: False)."""
@@ -198,6 +199,8 @@ class Resource:
     writable: dict[str, FieldKind]
     """The members a create request may send (the id included)."""
     required_on_create: tuple[str, ...]
+    updatable: dict[str, FieldKind]
+    """The members an update request may send."""
     filter_fields: dict[str, FieldKind]
     sort_aliases: dict[str, str] = field(default_factory=dict)
     """`x-sort-aliases` of the index's `sort`: alias -> the member it sorts by."""
@@ -312,6 +315,7 @@ def _kind(document: Mapping[str, Any], name: str, schema: Any) -> FieldKind:
         max_length=schema.get("maxLength"),
         default=schema.get("default"),
         has_default="default" in schema,
+        minimum=schema["minimum"] if isinstance(schema.get("minimum"), int | float) else None,
     )
 
 
@@ -350,6 +354,7 @@ def _api(spec: Spec) -> ApiModel:
             if link.get("operationId") == f"{name}.view"
         )
         create_body = _json_schema(document, resolve(document, raw["create"]["requestBody"]))
+        update_body = _json_schema(document, resolve(document, raw["update"]["requestBody"]))
         index_body = _json_schema(document, resolve(document, raw["index"]["requestBody"]))
         index_props = _properties(document, index_body)
         if pagination is None:
@@ -369,6 +374,9 @@ def _api(spec: Spec) -> ApiModel:
                 n: _kind(document, n, s) for n, s in _properties(document, create_body).items()
             },
             required_on_create=tuple(create_body.get("required", [])),
+            updatable={
+                n: _kind(document, n, s) for n, s in _properties(document, update_body).items()
+            },
             filter_fields={
                 n: _kind(document, n, s)
                 for n, s in _properties(document, index_props["filter"]).items()

@@ -6,9 +6,20 @@ The import order is the run order: reads first, then writes and deletes on the r
 from __future__ import annotations
 
 # isort: off
-from conformance.checks import pagination, filtering, sorting, history  # noqa: I001
-from conformance.checks import writes, deletes, errors
+from conformance.checks import pagination, index_body, filtering, sorting, history  # noqa: I001
+from conformance.checks import writes, records, deletes, errors, statuses
 
 # isort: on
 
-__all__ = ["deletes", "errors", "filtering", "history", "pagination", "sorting", "writes"]
+__all__ = [
+    "deletes",
+    "errors",
+    "filtering",
+    "history",
+    "index_body",
+    "pagination",
+    "records",
+    "sorting",
+    "statuses",
+    "writes",
+]

@@ -52,7 +52,7 @@ def shape_problem(contract: ApiModel, status: int, body: Any) -> str | None:
 def _bad_requests(ctx: CheckContext) -> list[tuple[str, int, Exchange]]:
     """(what, expected status, exchange) for each kind of bad request the profile may send."""
     root = ctx.contract.root
-    send = ctx.client.send
+    send = ctx.send
     out = [
         ("view of an unknown id", 404, send("GET", root.path("view", ctx.tracker.ghost()))),
         ("index with per-page 0", 422, send("POST", root.path("index"), {"per-page": 0})),
@@ -120,9 +120,14 @@ def _bad_requests(ctx: CheckContext) -> list[tuple[str, int, Exchange]]:
 
 
 @check(
-    "error_statuses",
     title="A bad request does not get the status the contract gives it",
-    clause="errors: malformed JSON and bad query parameters 400, unknown id 404, id taken 409, validation 422",
+    clauses=(
+        "errors.malformed-json-400",
+        "errors.non-json-415",
+        "delete.force-param",
+        "members.body-required-400",
+    ),
+    proven_by=("malformed_json_422",),
 )
 def error_statuses(ctx: CheckContext) -> None:
     """Each kind of bad request answers its status."""
@@ -135,17 +140,17 @@ def error_statuses(ctx: CheckContext) -> None:
 
 
 @check(
-    "error_shape",
     title=SHAPE_TITLE,
-    clause="errors: {name, message, code, status} for every status but 422 (name is the reason phrase), 422 an array of {field, message}",
+    clauses=("errors.shape", "errors.validation-shape"),
+    proven_by=("error_shape",),
 )
 def error_shape(ctx: CheckContext) -> None:
     """Every error answer of the bad requests has the shape of its status."""
     exchanges = [e for _, _, e in _bad_requests(ctx)]
     template = ctx.contract.root.paths["index"]
-    exchanges.append(ctx.client.send("PATCH", template))
+    exchanges.append(ctx.send("PATCH", template))
     if ctx.settings.token is not None:
-        exchanges.append(ctx.client.send("POST", template, {}, authenticate=False))
+        exchanges.append(ctx.send("POST", template, {}, authenticate=False))
     for exchange in exchanges:
         if exchange.status >= 400:
             problem = shape_problem(ctx.contract, exchange.status, exchange.json())
@@ -153,9 +158,9 @@ def error_shape(ctx: CheckContext) -> None:
 
 
 @check(
-    "auth_enforced",
     title="A request without a valid credential is not refused with 401",
-    clause="authentication: missing or unrecognised credentials: 401 with WWW-Authenticate, checked before anything else",
+    clauses=("auth.required-401",),
+    proven_by=("auth_not_enforced",),
 )
 def auth_enforced(ctx: CheckContext) -> None:
     """Without a credential, or with a wrong one, every operation answers 401."""
@@ -175,11 +180,9 @@ def auth_enforced(ctx: CheckContext) -> None:
         for method, path, body in probes:
             for headers in ({}, {"Authorization": "Bearer not-a-token-" + ctx.settings.run_id}):
                 if body is None:
-                    exchange = ctx.client.send(method, path, authenticate=False, headers=headers)
+                    exchange = ctx.send(method, path, authenticate=False, headers=headers)
                 else:
-                    exchange = ctx.client.send(
-                        method, path, body, authenticate=False, headers=headers
-                    )
+                    exchange = ctx.send(method, path, body, authenticate=False, headers=headers)
                 ctx.expect(
                     exchange.status == 401,
                     f"{method} {path} {'with a wrong token' if headers else 'without a credential'} answered {exchange.status}, expected 401",
@@ -191,7 +194,7 @@ def auth_enforced(ctx: CheckContext) -> None:
                     exchange,
                 )
     # Checked before anything else: a malformed body without a credential is still a 401.
-    exchange = ctx.client.send(
+    exchange = ctx.send(
         "POST",
         ctx.contract.root.path("index"),
         content=b'{"filter": ',
@@ -206,9 +209,9 @@ def auth_enforced(ctx: CheckContext) -> None:
 
 
 @check(
-    "credential_forms_accepted",
     title="A valid credential in a documented form is refused",
-    clause="authentication: a bearer token or the access-token query parameter; any one suffices",
+    clauses=("auth.any-scheme",),
+    proven_by=("query_token_ignored",),
 )
 def credential_forms_accepted(ctx: CheckContext) -> None:
     """The run's token works as a bearer header and as the `access-token` query parameter."""
@@ -222,9 +225,7 @@ def credential_forms_accepted(ctx: CheckContext) -> None:
         forms.append(True)
     for res in ctx.contract.resources.values():
         for in_query in forms:
-            exchange = ctx.client.send(
-                "POST", res.path("index"), {"per-page": 1}, in_query=in_query
-            )
+            exchange = ctx.send("POST", res.path("index"), {"per-page": 1}, in_query=in_query)
             where = "the access-token query parameter" if in_query else "a bearer header"
             ctx.expect(
                 exchange.status == 200,
@@ -234,11 +235,11 @@ def credential_forms_accepted(ctx: CheckContext) -> None:
 
 
 @check(
-    "undocumented_method_refused",
     title="An undocumented method is not refused with 405 and Allow",
-    clause="405 carries Allow: every path answers only the methods the spec declares",
+    clauses=("errors.method-405",),
+    proven_by=("method_not_refused",),
 )
-def undocumented_methods(ctx: CheckContext) -> None:
+def undocumented_method_refused(ctx: CheckContext) -> None:
     """Each path, sent a method the spec does not declare, answers 405 naming the declared one."""
     for res in ctx.contract.resources.values():
         for template in res.paths.values():
@@ -247,7 +248,7 @@ def undocumented_methods(ctx: CheckContext) -> None:
             for method in ("GET", "POST", "PUT", "PATCH", "DELETE"):
                 if method in documented:
                     continue
-                exchange = ctx.client.send(method, path)
+                exchange = ctx.send(method, path)
                 allow = {m.strip().upper() for m in exchange.headers.get("allow", "").split(",")}
                 ctx.expect(
                     exchange.status == 405,

@@ -21,14 +21,7 @@ def _candidates(
     ctx: CheckContext, scope: Scope
 ) -> tuple[list[dict[str, Any]], list[tuple[str, Any]]]:
     """The scope's records and the (field, value) conditions worth filtering on."""
-    whole = index.all_records(
-        ctx.client,
-        ctx.contract,
-        scope.resource,
-        {"filter": scope.filter},
-        max_pages=ctx.settings.budget.max_walk_pages,
-        title=ctx.title,
-    )
+    whole = ctx.all_records(scope.resource, {"filter": scope.filter})
     records = whole.records
     own = [r for r in records if scope.is_own(r)]
     pairs: list[tuple[str, Any]] = []
@@ -51,20 +44,13 @@ def _one_per_field(pairs: list[tuple[str, Any]]) -> list[tuple[str, Any]]:
 
 
 def _filtered(ctx: CheckContext, scope: Scope, name: str, value: Any) -> index.Walk:
-    return index.all_records(
-        ctx.client,
-        ctx.contract,
-        scope.resource,
-        {"filter": {**scope.filter, name: value}},
-        max_pages=ctx.settings.budget.max_walk_pages,
-        title=ctx.title,
-    )
+    return ctx.all_records(scope.resource, {"filter": {**scope.filter, name: value}})
 
 
 @check(
-    "filter_matches",
     title="A filtered record does not match the filter",
-    clause="filter: exact equality on each given field, ANDed",
+    clauses=("filter.exact-and",),
+    proven_by=("filter_ignored",),
 )
 def filter_matches(ctx: CheckContext) -> None:
     """Every record a filtered index returns has the filtered value."""
@@ -102,9 +88,9 @@ def _filter_matches_in(ctx: CheckContext, scope: Scope) -> None:
 
 
 @check(
-    "filter_complete",
     title="A filter result is not the matching part of the unfiltered result",
-    clause="filter: the filtered result is every matching record (exact equality, ANDed) and nothing else",
+    clauses=("filter.complete",),
+    proven_by=("filter_drops_last",),
 )
 def filter_complete(ctx: CheckContext) -> None:
     """A filtered index lists every matching record of the unfiltered index."""
@@ -153,23 +139,20 @@ def _filter_complete_in(ctx: CheckContext, scope: Scope) -> None:
 
 
 def _total(ctx: CheckContext, scope: Scope, body_filter: dict[str, Any]) -> index.Page:
-    return index.fetch(
-        ctx.client,
-        ctx.contract,
+    return ctx.fetch(
         scope.resource,
         index.search(
             body_filter, per_page=ctx.contract.pagination.max_per_page, sort=scope.resource.id_field
         ),
-        ctx.title,
     )
 
 
 @check(
-    "filter_empty_values_ignored",
     title="A null or empty filter value is not ignored",
-    clause='filter: a key whose value is null or "" is ignored (no condition)',
+    clauses=("filter.blank-ignored",),
+    proven_by=("empty_filter_matches",),
 )
-def empty_values_ignored(ctx: CheckContext) -> None:
+def filter_empty_values_ignored(ctx: CheckContext) -> None:
     """Filters of only null or "" values give the unfiltered result."""
     for scope in ctx.world.scopes.values():
         base = _total(ctx, scope, scope.filter)
@@ -186,11 +169,11 @@ def empty_values_ignored(ctx: CheckContext) -> None:
 
 
 @check(
-    "filter_unknown_key_ignored",
     title="An unknown filter key is not ignored",
-    clause="filter: unknown keys are ignored",
+    clauses=("filter.unknown-key-ignored",),
+    proven_by=("unknown_filter_rejected",),
 )
-def unknown_key_ignored(ctx: CheckContext) -> None:
+def filter_unknown_key_ignored(ctx: CheckContext) -> None:
     """A filter key the resource does not have changes nothing."""
     for scope in ctx.world.scopes.values():
         base = _total(ctx, scope, scope.filter)
@@ -214,18 +197,16 @@ def wrong_value(kind: FieldKind) -> Any:
 
 
 @check(
-    "filter_wrong_type_rejected",
     title="A filter value of the wrong type is accepted",
-    clause="filter: a value of the wrong type or format, or outside the field's enum, is 422",
+    clauses=("filter.wrong-type-422",),
+    proven_by=("filter_type_unchecked",),
 )
-def wrong_type_rejected(ctx: CheckContext) -> None:
+def filter_wrong_type_rejected(ctx: CheckContext) -> None:
     """Each filter field given a malformed value answers 422 with the validation shape."""
     for scope in ctx.world.scopes.values():
         for name, kind in scope.resource.filter_fields.items():
             bad = wrong_value(kind)
-            exchange = ctx.client.send(
-                "POST", scope.resource.path("index"), {"filter": {name: bad}}
-            )
+            exchange = ctx.send("POST", scope.resource.path("index"), {"filter": {name: bad}})
             ctx.expect(
                 exchange.status == 422,
                 f"filter {name}={bad!r} answered {exchange.status}, expected 422",

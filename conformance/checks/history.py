@@ -3,24 +3,20 @@ so the default result is always a subset of the history result."""
 
 from __future__ import annotations
 
-from conformance import index
 from conformance.registry import CheckContext, check
 
 
 @check(
-    "history_superset",
     title="The default result is not a subset of the history result",
-    clause="history: false lists only active records; true lists historized records too",
+    clauses=("history.superset",),
+    proven_by=("history_only_historized",),
 )
 def history_superset(ctx: CheckContext) -> None:
     """Every record listed by default is also listed with `history: true`."""
-    budget = ctx.settings.budget
     more = 0
     for res in ctx.contract.resources.values():
-        active = index.fetch(ctx.client, ctx.contract, res, {"per-page": 1}, ctx.title)
-        every = index.fetch(
-            ctx.client, ctx.contract, res, {"per-page": 1, "history": True}, ctx.title
-        )
+        active = ctx.fetch(res, {"per-page": 1})
+        every = ctx.fetch(res, {"per-page": 1, "history": True})
         more += (every.total or 0) - (active.total or 0)
     if more == 0:
         ctx.note(
@@ -30,22 +26,8 @@ def history_superset(ctx: CheckContext) -> None:
     for scope in ctx.world.scopes.values():
         res = scope.resource
         for extra in ({}, {"history": False}):
-            default = index.all_records(
-                ctx.client,
-                ctx.contract,
-                res,
-                {"filter": scope.filter, **extra},
-                max_pages=budget.max_walk_pages,
-                title=ctx.title,
-            )
-            full = index.all_records(
-                ctx.client,
-                ctx.contract,
-                res,
-                {"filter": scope.filter, "history": True},
-                max_pages=budget.max_walk_pages,
-                title=ctx.title,
-            )
+            default = ctx.all_records(res, {"filter": scope.filter, **extra})
+            full = ctx.all_records(res, {"filter": scope.filter, "history": True})
             exchange = full.pages[-1].exchange
             d_total, h_total = default.pages[0].total or 0, full.pages[0].total or 0
             ctx.expect(

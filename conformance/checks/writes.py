@@ -10,13 +10,9 @@ import json
 from datetime import datetime, timedelta
 from typing import Any
 
-from conformance import index, values, world
-from conformance.client import Exchange
-from conformance.config import Profile
-from conformance.registry import CheckContext, check
+from conformance import values
+from conformance.registry import FULL, CheckContext, check
 from openapi.model import Resource
-
-FULL = (Profile.FULL,)
 
 
 def _differences(res: Resource, sent: dict[str, Any], got: Any) -> list[str]:
@@ -32,36 +28,20 @@ def _differences(res: Resource, sent: dict[str, Any], got: Any) -> list[str]:
     return out
 
 
-def _view(ctx: CheckContext, res: Resource, record_id: str) -> Exchange:
-    exchange = ctx.client.send("GET", res.path("view", record_id))
-    ctx.expect(
-        exchange.status == 200,
-        f"view of the run's own {res.entity} {record_id} answered {exchange.status}",
-        exchange,
-    )
-    return exchange
-
-
 @check(
-    "create_read_back",
     title="A created record is not stored as sent",
-    clause="create: 201 with the stored record and Location /v2/{r}/view/{id}; view and index then show what was sent",
+    clauses=("create.answer", "create.location", "create.listed"),
+    proven_by=("create_drops_field", "create_not_listed", "location_missing"),
     profiles=FULL,
 )
 def create_read_back(ctx: CheckContext) -> None:
     """Create answers, view, Location and index agree with the body sent, for each resource."""
-    session, _ = world.new_family(
-        ctx.settings, ctx.contract, ctx.client, ctx.tracker, ctx.title, seq=1
-    )
+    session, _ = ctx.new_family(1)
     parent = session[ctx.contract.root.id_field]
     for res in ctx.contract.resources.values():
-        sent = (
-            world.session_body(ctx.settings, 5)
-            if res.parent is None
-            else world.child_body(ctx.settings, res, parent, 1)
-        )
+        sent = ctx.new_body(res, parent, 1)
         sent[res.id_field] = f"{ctx.settings.run_id}-rb-{res.entity[-4:].lower()}"
-        exchange = ctx.client.send("POST", res.path("create"), sent)
+        exchange = ctx.send("POST", res.path("create"), sent)
         body = exchange.json()
         if isinstance(body, dict) and isinstance(body.get(res.id_field), str):
             ctx.tracker.add(res, body[res.id_field])
@@ -79,12 +59,10 @@ def create_read_back(ctx: CheckContext) -> None:
             f"Location is {location!r}, expected {res.path('view', record_id)}",
             exchange,
         )
-        viewed = _view(ctx, res, record_id)
+        viewed = ctx.view(res, record_id)
         diff = _differences(res, sent, viewed.json())
         ctx.expect(not diff, "view differs from the body sent: " + "; ".join(diff), viewed)
-        listed = index.fetch(
-            ctx.client, ctx.contract, res, {"filter": {res.id_field: record_id}}, ctx.title
-        )
+        listed = ctx.fetch(res, {"filter": {res.id_field: record_id}})
         ctx.expect(
             len(listed.records) == 1,
             f"index filtered by {res.id_field}={record_id!r} listed {len(listed.records)} records, expected the new one",
@@ -129,32 +107,24 @@ def _update_fields(res: Resource) -> list[str]:
 
 
 def _update_each(ctx: CheckContext, judge: str) -> None:
-    session, made = world.new_family(
-        ctx.settings,
-        ctx.contract,
-        ctx.client,
-        ctx.tracker,
-        ctx.title,
-        children=1,
-        seq=2 if judge == "stored" else 3,
-    )
+    session, made = ctx.new_family(2 if judge == "stored" else 3, children=1)
     records = [(ctx.contract.root, session)] + [
         (ctx.contract.resources[n], rs[0]) for n, rs in made.items()
     ]
     for res, record in records:
         record_id = record[res.id_field]
         for name in _update_fields(res)[:5]:
-            before = _view(ctx, res, record_id).json()
+            before = ctx.view(res, record_id).json()
             sent = {name: _changed_value(res, name, before.get(name))}
             if name == "data":
                 sent[name] = {**ctx.settings.marker, **sent[name]}
-            exchange = ctx.client.send("PUT", res.path("update", record_id), sent)
+            exchange = ctx.send("PUT", res.path("update", record_id), sent)
             ctx.expect(
                 exchange.status == 200,
                 f"update of {sent} answered {exchange.status}, expected 200",
                 exchange,
             )
-            after = _view(ctx, res, record_id)
+            after = ctx.view(res, record_id)
             if judge == "stored":
                 diff = _differences(res, sent, exchange.json())
                 ctx.expect(
@@ -181,9 +151,9 @@ def _update_each(ctx: CheckContext, judge: str) -> None:
 
 
 @check(
-    "update_stores_sent",
     title="An update does not store what was sent",
-    clause="update: 200 with the stored record after the change",
+    clauses=("update.answer",),
+    proven_by=("update_ignored",),
     profiles=FULL,
 )
 def update_stores_sent(ctx: CheckContext) -> None:
@@ -192,9 +162,9 @@ def update_stores_sent(ctx: CheckContext) -> None:
 
 
 @check(
-    "update_is_partial",
     title="A partial update changed fields that were not sent",
-    clause="update is partial: only the fields sent change",
+    clauses=("update.partial",),
+    proven_by=("update_wipes_unsent",),
     profiles=FULL,
 )
 def update_is_partial(ctx: CheckContext) -> None:
@@ -221,43 +191,37 @@ def _junk(res: Resource) -> dict[str, Any]:
 
 
 @check(
-    "read_only_ignored",
     title="A read-only field sent by a client was stored",
-    clause="joined and computed fields are readOnly; ignored when sent on create and update",
+    clauses=("members.read-only-ignored",),
+    proven_by=("readonly_accepted",),
     profiles=FULL,
 )
 def read_only_ignored(ctx: CheckContext) -> None:
     """Records created or updated with read-only members equal twins created without them."""
-    session, _ = world.new_family(
-        ctx.settings, ctx.contract, ctx.client, ctx.tracker, ctx.title, seq=4
-    )
+    session, _ = ctx.new_family(4)
     parent = session[ctx.contract.root.id_field]
     for res in ctx.contract.resources.values():
         if not res.read_only:
             continue
-        body = (
-            world.session_body(ctx.settings, 6)
-            if res.parent is None
-            else world.child_body(ctx.settings, res, parent, 6)
-        )
-        twin = world.create_record(ctx.client, ctx.tracker, res, dict(body), ctx.title)
+        body = ctx.new_body(res, parent, 6)
+        twin = ctx.create(res, dict(body))
         junk = _junk(res)
-        with_junk = world.create_record(ctx.client, ctx.tracker, res, {**body, **junk}, ctx.title)
-        reference = _view(ctx, res, twin[res.id_field]).json()
-        viewed = _view(ctx, res, with_junk[res.id_field])
+        with_junk = ctx.create(res, {**body, **junk})
+        reference = ctx.view(res, twin[res.id_field]).json()
+        viewed = ctx.view(res, with_junk[res.id_field])
         diff = [
             f"{n}: sent {junk[n]!r}, stored {viewed.json().get(n)!r}, expected {reference.get(n)!r}"
             for n in res.read_only
             if viewed.json().get(n) != reference.get(n)
         ]
         ctx.expect(not diff, "create kept read-only members: " + "; ".join(diff), viewed)
-        exchange = ctx.client.send("PUT", res.path("update", with_junk[res.id_field]), junk)
+        exchange = ctx.send("PUT", res.path("update", with_junk[res.id_field]), junk)
         ctx.expect(
             exchange.status == 200,
             f"update with only read-only members answered {exchange.status}, expected 200 (they are ignored)",
             exchange,
         )
-        viewed = _view(ctx, res, with_junk[res.id_field])
+        viewed = ctx.view(res, with_junk[res.id_field])
         diff = [
             f"{n}: stored {viewed.json().get(n)!r}, expected {reference.get(n)!r}"
             for n in res.read_only
@@ -283,17 +247,15 @@ def _expected_parent(subs: list[dict[str, Any]], days: list[dict[str, Any]]) -> 
 
 
 @check(
-    "parent_follows_children",
     title="A session's counts or dates do not follow its subscriptions and days",
-    clause="a subscription or day added, changed or removed changes the parent session's counts and date_begin/date_end at once",
+    clauses=("children.parent-follows", "session.counts", "session.dates"),
+    proven_by=("counts_not_updated", "dates_not_updated"),
     profiles=FULL,
 )
 def parent_follows_children(ctx: CheckContext) -> None:
     """Counts and dates of a session track each change to its children."""
     root = ctx.contract.root
-    session, _ = world.new_family(
-        ctx.settings, ctx.contract, ctx.client, ctx.tracker, ctx.title, seq=5
-    )
+    session, _ = ctx.new_family(5)
     sid = session[root.id_field]
     subs_res = next((r for r in ctx.contract.children(root) if "done" in r.writable), None)
     days_res = next((r for r in ctx.contract.children(root) if "date_end" in r.writable), None)
@@ -306,7 +268,7 @@ def parent_follows_children(ctx: CheckContext) -> None:
     ) -> None:
         now = children if children is not None else state
         expected = _expected_parent(list(now["subs"].values()), list(now["days"].values()))
-        viewed = _view(ctx, root, session)
+        viewed = ctx.view(root, session)
         got = viewed.json()
         for name, want in expected.items():
             if name not in got:
@@ -322,27 +284,23 @@ def parent_follows_children(ctx: CheckContext) -> None:
     verify("creating a session with nothing related")
     if subs_res is not None:
         for n, done in enumerate((1, -1, 0, 1)):
-            body = {**world.child_body(ctx.settings, subs_res, sid, 40 + n), "done": done}
-            made = world.create_record(ctx.client, ctx.tracker, subs_res, body, ctx.title)
+            body = {**ctx.new_body(subs_res, sid, 40 + n), "done": done}
+            made = ctx.create(subs_res, body)
             state["subs"][made[subs_res.id_field]] = {"done": done}
         verify("adding subscriptions")
         first = next(iter(state["subs"]))
-        exchange = ctx.client.send("PUT", subs_res.path("update", first), {"done": 0})
+        exchange = ctx.send("PUT", subs_res.path("update", first), {"done": 0})
         ctx.expect(exchange.status == 200, f"update answered {exchange.status}", exchange)
         state["subs"][first] = {"done": 0}
         verify("changing a subscription's done from 1 to 0")
-        exchange = ctx.client.send("DELETE", subs_res.path("delete", first))
+        exchange = ctx.send("DELETE", subs_res.path("delete", first))
         ctx.expect(exchange.status == 204, f"delete answered {exchange.status}", exchange)
         del state["subs"][first]
         verify("removing a subscription")
-        other, _ = world.new_family(
-            ctx.settings, ctx.contract, ctx.client, ctx.tracker, ctx.title, seq=6
-        )
+        other, _ = ctx.new_family(6)
         moved = next(iter(state["subs"]))
         field = subs_res.parent_field or "action_session_id"
-        exchange = ctx.client.send(
-            "PUT", subs_res.path("update", moved), {field: other[root.id_field]}
-        )
+        exchange = ctx.send("PUT", subs_res.path("update", moved), {field: other[root.id_field]})
         ctx.expect(exchange.status == 200, f"update answered {exchange.status}", exchange)
         moved_state = state["subs"].pop(moved)
         verify("moving a subscription to another session")
@@ -359,21 +317,34 @@ def parent_follows_children(ctx: CheckContext) -> None:
             )
         ):
             body = {
-                **world.child_body(ctx.settings, days_res, sid, 50 + n),
+                **ctx.new_body(days_res, sid, 50 + n),
                 "date_begin": begin,
                 "date_end": end,
             }
-            made = world.create_record(ctx.client, ctx.tracker, days_res, body, ctx.title)
+            made = ctx.create(days_res, body)
             state["days"][made[days_res.id_field]] = {"date_begin": begin, "date_end": end}
         verify("adding days")
         first = next(iter(state["days"]))
         change = {"date_end": "2024-03-09T10:00:00Z"}
-        exchange = ctx.client.send("PUT", days_res.path("update", first), change)
+        exchange = ctx.send("PUT", days_res.path("update", first), change)
         ctx.expect(exchange.status == 200, f"update answered {exchange.status}", exchange)
         state["days"][first].update(change)
         verify("moving a day's end later")
+        elsewhere, _ = ctx.new_family(7)
+        field = days_res.parent_field or "action_session_id"
+        exchange = ctx.send(
+            "PUT", days_res.path("update", first), {field: elsewhere[root.id_field]}
+        )
+        ctx.expect(exchange.status == 200, f"update answered {exchange.status}", exchange)
+        moved_day = state["days"].pop(first)
+        verify("moving a day to another session")
+        verify(
+            "moving a day here from another session",
+            elsewhere[root.id_field],
+            {"subs": {}, "days": {first: moved_day}},
+        )
         for day in list(state["days"]):
-            exchange = ctx.client.send("DELETE", days_res.path("delete", day))
+            exchange = ctx.send("DELETE", days_res.path("delete", day))
             ctx.expect(exchange.status == 204, f"delete answered {exchange.status}", exchange)
             del state["days"][day]
             verify("removing a day")

@@ -1,4 +1,4 @@
-"""The `conformance` command line: dispatches to `run` (the default) and `cleanup`.
+"""The `conformance` command line: dispatches to `run` (the default), `cleanup` and `clauses`.
 
 Each sub-command lives in its own module with a `main(argv) -> int`; this module only picks one.
 Exit codes are shared: 0 clean, 1 findings, 2 the command could not do its work.
@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
-SUBCOMMANDS = ("cleanup",)
+SUBCOMMANDS = ("cleanup", "clauses")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -19,6 +19,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from conformance.cli.cleanup import main as cleanup_main
 
         return cleanup_main(args[1:])
+    if args and args[0] == "clauses":
+        from conformance.cli.clauses import main as clauses_main
+
+        return clauses_main(args[1:])
     from conformance.cli.run import main as run_main
 
     return run_main(args)

@@ -10,16 +10,16 @@ import argparse
 import logging
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 from conformance import environment
 from conformance.ci_options import OPTIONS as CI_OPTIONS
-from conformance.ci_options import ci_settings, declared_token_url
-from conformance.config import Budget, Network, Profile, References, Settings
+from conformance.config import Network, Settings
 from conformance.failures import ConformanceError
-from openapi import SPEC_PATH
+from conformance.run_options import NETWORK_OPTIONS, RUN_OPTIONS, network_settings, run_settings
 
 logger = logging.getLogger(__name__)
 
@@ -30,40 +30,24 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The run command's flags."""
-    defaults = References()
+    """The run command's flags: the run options (`conformance.run_options`), the CI options
+    (`conformance.ci_options`), the network options and the command's own `--junit-xml` and
+    `--quiet`."""
     parser = _Parser(
         prog="python -m conformance",
         description="Check an ActionSession API server against the contract.",
         epilog="Every option can also come from the environment as CONFORMANCE_<OPTION> "
         "(CONFORMANCE_BASE_URL, CONFORMANCE_TOKEN, ...); flags win. OAuth2 secrets only from "
-        "CONFORMANCE_CLIENT_SECRET and CONFORMANCE_PASSWORD.",
-    )
-    parser.add_argument("--base-url", required=True, help="the server, e.g. http://127.0.0.1:8080")
-    parser.add_argument(
-        "--spec", type=Path, default=None, help="the OpenAPI document (default: the packaged one)"
+        "CONFORMANCE_CLIENT_SECRET and CONFORMANCE_PASSWORD. `python -m conformance clauses` "
+        "prints which clause of the contract each check verifies.",
     )
     auth = parser.add_mutually_exclusive_group()
-    auth.add_argument("--token", help="credential sent as Authorization: Bearer TOKEN")
-    auth.add_argument("--access-token", help="credential sent as the access-token query parameter")
-    parser.add_argument("--profile", choices=[p.value for p in Profile], default=Profile.FULL.value)
-    parser.add_argument("--action-id", default=defaults.action_id)
-    parser.add_argument("--tenant-id", default=defaults.tenant_id)
-    parser.add_argument("--subtenant-id", default=defaults.subtenant_id)
-    parser.add_argument(
-        "--max-examples", type=int, default=None, help="Schemathesis examples per operation"
-    )
-    parser.add_argument(
-        "--seed", type=int, default=None, help="repeat a run (printed by every run)"
-    )
+    for name, kwargs in RUN_OPTIONS:
+        if name in ("token", "access-token"):
+            auth.add_argument(f"--{name}", **kwargs)
+        else:
+            parser.add_argument(f"--{name}", required=name == "base-url", **kwargs)
     parser.add_argument("--junit-xml", type=Path, default=None)
-    parser.add_argument(
-        "--workers", type=int, default=None, help="Schemathesis workers (default: --concurrency)"
-    )
-    parser.add_argument(
-        "--check", action="append", default=None, help="run only this check (repeatable)"
-    )
-    parser.add_argument("--no-schema-layer", action="store_true", help="skip Schemathesis")
     parser.add_argument("--quiet", action="store_true", help="no live progress, only the report")
     # Secrets, TLS, baselines, guesses and CI reports (conformance.ci_options).
     for name, kwargs in CI_OPTIONS:
@@ -74,60 +58,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 def add_network_options(parser: argparse.ArgumentParser) -> None:
     """The flags of a run on a real network: pacing, patience, parallelism, leftovers."""
-    defaults = Network()
     group = parser.add_argument_group("network")
-    group.add_argument(
-        "--rate", type=float, default=None, help="at most N requests per second (default: no cap)"
-    )
-    group.add_argument(
-        "--timeout",
-        type=float,
-        default=defaults.timeout,
-        help=f"seconds a request may take before it counts as unanswered (default {defaults.timeout:g})",
-    )
-    group.add_argument(
-        "--max-retries",
-        type=int,
-        default=defaults.max_retries,
-        help=f"retries of one request after 429/503 or no answer (default {defaults.max_retries})",
-    )
-    group.add_argument(
-        "--max-wait",
-        type=float,
-        default=defaults.max_wait,
-        help=f"seconds one request may wait in total between retries (default {defaults.max_wait:g})",
-    )
-    group.add_argument(
-        "--concurrency",
-        type=int,
-        default=defaults.concurrency,
-        help=f"independent checks run at once; 1 is strictly sequential (default {defaults.concurrency})",
-    )
-    group.add_argument(
-        "--leftovers",
-        type=Path,
-        default=None,
-        help="write records cleanup could not delete to this JSON file (for `cleanup --from`)",
-    )
+    for name, kwargs in NETWORK_OPTIONS:
+        group.add_argument(f"--{name}", **kwargs)
+
+
+def _getter(args: argparse.Namespace) -> Callable[[str], Any]:
+    return lambda name: getattr(args, name.replace("-", "_"), None)
 
 
 def network_from_args(args: argparse.Namespace) -> Network:
     """The network settings the flags ask for; `ConformanceError` on values out of range."""
-    if args.rate is not None and args.rate <= 0:
-        raise ConformanceError("bad options: --rate must be above 0")
-    if args.timeout <= 0 or args.max_wait < 0 or args.max_retries < 0:
-        raise ConformanceError(
-            "bad options: --timeout must be above 0, --max-retries and --max-wait at least 0"
-        )
-    if args.concurrency < 1:
-        raise ConformanceError("bad options: --concurrency must be at least 1")
-    return Network(
-        rate=args.rate,
-        timeout=args.timeout,
-        max_retries=args.max_retries,
-        max_wait=args.max_wait,
-        concurrency=args.concurrency,
-    )
+    return network_settings(_getter(args))
 
 
 def settings_from_args(argv: Sequence[str]) -> Settings:
@@ -147,42 +89,12 @@ def settings_from_args(argv: Sequence[str]) -> Settings:
         raise ConformanceError(
             "bad options: set only one of CONFORMANCE_TOKEN and CONFORMANCE_ACCESS_TOKEN"
         )
-    if not args.base_url.startswith(("http://", "https://")):
-        raise ConformanceError(
-            f"bad options: --base-url must be an http(s) URL, got {args.base_url!r}"
-        )
-    if (args.workers is not None and args.workers < 1) or (
-        args.max_examples is not None and args.max_examples < 1
-    ):
-        raise ConformanceError("bad options: --workers and --max-examples must be at least 1")
-    budget = Budget() if args.max_examples is None else Budget(max_examples=args.max_examples)
-    extra: dict[str, object] = {}
-    if args.spec is not None:
-        extra["spec_path"] = args.spec
-    extra.update(
-        ci_settings(
-            lambda name: getattr(args, name.replace("-", "_")),
-            spec_token_url=lambda: declared_token_url(args.spec or SPEC_PATH),
-        )
-    )
-    if "oauth" in extra and (args.token or args.access_token):
-        raise ConformanceError("bad options: give a token or OAuth2 options, not both")
-    return Settings.create(
-        args.base_url,
-        seed=args.seed,
+    return run_settings(
+        _getter(args),
         token=args.token or args.access_token,
         token_in_query=args.access_token is not None,
-        profile=Profile(args.profile),
-        references=References(args.action_id, args.tenant_id, args.subtenant_id),
-        budget=budget,
         junit_xml=args.junit_xml,
-        workers=args.workers,
-        checks=frozenset(args.check) if args.check else None,
-        schema_layer=not args.no_schema_layer,
         progress=not args.quiet,
-        network=network_from_args(args),
-        leftovers=args.leftovers,
-        **extra,
     )
 
 

@@ -67,6 +67,27 @@ BUGS: dict[str, str] = {
     "query_token_ignored": "the access-token query parameter is not a credential",
     "view_returns_list": "view answers the record wrapped in a JSON array",
     "long_id_500": "a client-chosen id over 64 characters is a 500 (the limit itself is a guess)",
+    "blocked_delete_bare_related": "a blocked delete answers only {related: [...]}, no error object",
+    "null_dates_omitted": "a session without days answers no date_begin/date_end instead of null",
+    "write_answers_full_record": "create and update of a session answer its joined and computed fields too",
+    "defaults_not_applied": "a subscription created without done/warning stores null",
+    "unknown_member_rejected": "an unknown member on create is a 422",
+    "update_renames_id": "an id member sent on update renames the record",
+    "update_null_ignored": "null sent on update leaves the member as it was",
+    "null_not_nullable_stored": "update stores null in members that are not nullable",
+    "move_to_unknown_parent_accepted": "moving a subscription or day to an unknown session is accepted",
+    "day_order_unchecked_on_update": "an update may make a day end before it begins",
+    "day_joins_wrong_column": "a day's action_name is its action's code",
+    "update_unknown_upserts": "update of an unknown id creates the record (200)",
+    "child_id_taken_overwrites": "create of a subscription or day with a taken id overwrites it",
+    "no_body_limit": "bodies over 1 MiB are read like any other",
+    "array_body_422": "a JSON body that is not an object is a 422",
+    "default_per_page_20": "without per-page, 20 a page are served (Yii2's own default)",
+    "history_default_true": "without history, historized records are listed too",
+    "page_zero_clamped": "page 0 (or below) is served as page 1",
+    "name_alias_ignored": "the sessions' sort alias `name` is ignored",
+    "validation_first_problem_only": "a 422 lists only the first problem found",
+    "child_force_unchecked": "a subscription's or day's delete ignores a force that is not a boolean",
 }
 
 
@@ -252,6 +273,8 @@ class Store:
             out["date_end"] = (
                 max(_parse_dt(d["date_end"]) for d in days).date().isoformat() if days else None
             )
+            if self.bug == "null_dates_omitted" and not days:
+                del out["date_begin"], out["date_end"]
             if self.bug == "readonly_accepted":
                 out.update(row.get("_sent_readonly", {}))
             out.pop("_counts", None)
@@ -260,6 +283,8 @@ class Store:
             # An orphan (only the force_no_cascade bug makes one) joins the default action.
             session = self.rows[SESSION.path].get(row["action_session_id"], {"action_id": "act-1"})
             code, name, kind = self.actions[session["action_id"]]
+            if self.bug == "day_joins_wrong_column":
+                name = code
             out.update(
                 action_id=session["action_id"], action_code=code, action_name=name, action_type=kind
             )
@@ -321,7 +346,7 @@ class Reference:
             field = ".".join(str(p) for p in err.absolute_path) or prefix or "body"
             problems.append({"field": field, "message": err.message[:200]})
         if problems:
-            raise Invalid(problems)
+            raise Invalid(problems[:1] if self.bug == "validation_first_problem_only" else problems)
 
     def authorize(self, request: Request) -> None:
         if self.tokens is None or self.bug == "auth_not_enforced":
@@ -339,7 +364,7 @@ class Reference:
 
     async def json_body(self, request: Request, required: bool) -> Any:
         raw = await request.body()
-        if len(raw) > MAX_BODY:
+        if len(raw) > MAX_BODY and self.bug != "no_body_limit":
             raise ApiError(413, "The request body is too large.")
         if not raw.strip():
             if required:
@@ -355,6 +380,8 @@ class Reference:
                 raise Invalid([{"field": "body", "message": "Not JSON."}]) from exc
             raise ApiError(400, "The request body is not valid JSON.") from exc
         if not isinstance(body, dict):
+            if self.bug == "array_body_422":
+                raise Invalid([{"field": "body", "message": "Not an object."}])
             raise ApiError(400, "The request body must be a JSON object.")
         return body
 
@@ -408,6 +435,8 @@ class Reference:
             unknown = [k for k in body["filter"] if k not in known]
             if unknown:
                 raise Invalid([{"field": f"filter.{unknown[0]}", "message": "Unknown field."}])
+        if self.bug == "page_zero_clamped" and isinstance(body.get("page"), int):
+            body = {**body, "page": max(body["page"], 1)}
         self.validate(f"{resource.schema_prefix}IndexRequest", body)
         raw = await request.body()
         original = json.loads(raw) if raw.strip() else {}
@@ -420,11 +449,13 @@ class Reference:
         }
         if self.bug == "filter_ignored":
             conditions = {}
-        history = bool(body.get("history", False))
+        history = bool(body.get("history", self.bug == "history_default_true"))
         item_fields = self.root["components"]["schemas"][resource.schema_prefix]["properties"]
         sort = body.get("sort") or ""
         desc = sort.startswith("-")
         field = sort[1:] if desc else sort
+        if resource is SESSION and field == "name" and self.bug != "name_alias_ignored":
+            field = "action_name"  # the spec's x-sort-aliases
         if self.bug == "unknown_sort_rejected" and field and field not in item_fields:
             raise Invalid([{"field": "sort", "message": "Unknown sort field."}])
         with self.store.lock:
@@ -458,7 +489,7 @@ class Reference:
                 return (1, value.lower() if folded else value)
 
             matches.sort(key=key, reverse=desc and self.bug != "sort_desc_ignored")
-        per_page = body.get("per-page", 100)
+        per_page = body.get("per-page", 20 if self.bug == "default_per_page_20" else 100)
         if self.bug != "no_per_page_cap":
             per_page = min(per_page, MAX_PER_PAGE)
         total = len(matches)
@@ -512,14 +543,17 @@ class Reference:
                 return False
         return True
 
-    def _check_refs(self, resource: Resource, row: dict[str, Any]) -> None:
+    def _check_refs(self, resource: Resource, row: dict[str, Any], updating: bool = False) -> None:
         if resource is SESSION and row["action_id"] not in self.store.actions:
             raise Invalid([{"field": "action_id", "message": "Unknown action."}])
         if (
             resource is not SESSION
             and row["action_session_id"] not in self.store.rows[SESSION.path]
+            and not (updating and self.bug == "move_to_unknown_parent_accepted")
         ):
             raise Invalid([{"field": "action_session_id", "message": "Unknown session."}])
+        if updating and self.bug == "day_order_unchecked_on_update":
+            return
         if resource is DAY and _parse_dt(row["date_end"]) < _parse_dt(row["date_begin"]):
             raise Invalid([{"field": "date_end", "message": "Ends before it begins."}])
 
@@ -541,10 +575,19 @@ class Reference:
         chosen = body.get(resource.id_field) if isinstance(body, dict) else None
         if self.bug == "long_id_500" and isinstance(chosen, str) and len(chosen) > 64:
             return Response("Internal Server Error", status_code=500)
+        if self.bug == "unknown_member_rejected":
+            schemas = self.root["components"]["schemas"]
+            known = {
+                *schemas[f"{resource.schema_prefix}Create"]["properties"],
+                *schemas[resource.schema_prefix]["properties"],
+            }
+            unknown = sorted(k for k in body if k not in known)
+            if unknown:
+                raise Invalid([{"field": unknown[0], "message": "Unknown member."}])
         self.validate(f"{resource.schema_prefix}Create", body)
         fields = self._stored_fields(resource)
         row: dict[str, Any] = {f: None for f in fields}
-        if resource is SUBSCRIPTION:
+        if resource is SUBSCRIPTION and self.bug != "defaults_not_applied":
             row.update(done=-1, warning=0)
         row.update({k: copy.deepcopy(v) for k, v in body.items() if k in fields})
         if self.bug == "create_drops_field" and resource is SESSION:
@@ -552,7 +595,9 @@ class Reference:
         with self.store.lock:
             rows = self.store.rows[resource.path]
             rid = row.get(resource.id_field) or str(uuid.uuid4())
-            if rid in rows:
+            if rid in rows and not (
+                self.bug == "child_id_taken_overwrites" and resource is not SESSION
+            ):
                 raise ApiError(409, f"The id {rid} is already taken.")
             row[resource.id_field] = rid
             self._check_refs(resource, row)
@@ -564,6 +609,8 @@ class Reference:
             if resource is SESSION:
                 self.store.newest = rid
             out = self.store.stored(resource, row)
+            if self.bug == "write_answers_full_record":
+                out = self.store.full(resource, row)
         headers = (
             {}
             if self.bug == "location_missing"
@@ -583,12 +630,33 @@ class Reference:
         return JSONResponse([record] if self.bug == "view_returns_list" else record)
 
     async def op_update(self, request: Request, resource: Resource, rid: str) -> Response:
+        if self.bug == "update_unknown_upserts" and rid not in self.store.rows[resource.path]:
+            body = await self.json_body(request, required=True)
+            with self.store.lock:
+                rows = self.store.rows[resource.path]
+                if rid not in rows:
+                    fields = self._stored_fields(resource)
+                    row = {f: None for f in fields} | {k: v for k, v in body.items() if k in fields}
+                    rows[rid] = {**row, resource.id_field: rid}
+                    return JSONResponse(self.store.stored(resource, rows[rid]))
         with self.store.lock:
             self._get(resource, rid)
         body = await self.json_body(request, required=True)
-        self.validate(f"{resource.schema_prefix}Update", body)
+        if self.bug == "null_not_nullable_stored":
+            self.validate(
+                f"{resource.schema_prefix}Update", {k: v for k, v in body.items() if v is not None}
+            )
+        else:
+            self.validate(f"{resource.schema_prefix}Update", body)
+        if self.bug == "update_null_ignored":
+            body = {k: v for k, v in body.items() if v is not None}
         fields = [f for f in self._stored_fields(resource) if f != resource.id_field]
         with self.store.lock:
+            if self.bug == "update_renames_id" and isinstance(body.get(resource.id_field), str):
+                rows = self.store.rows[resource.path]
+                new_id = body[resource.id_field]
+                rows[new_id] = {**rows.pop(rid), resource.id_field: new_id}
+                rid = new_id
             row = self._get(resource, rid)
             if self.bug == "counts_not_updated" and resource is SUBSCRIPTION:
                 parent = self.store.rows[SESSION.path].get(row["action_session_id"])
@@ -621,18 +689,23 @@ class Reference:
                 )
             if self.bug != "update_ignored":
                 new.update({k: copy.deepcopy(v) for k, v in body.items() if k in fields})
-            self._check_refs(resource, new)
+            self._check_refs(resource, new, updating=True)
             if self.bug == "readonly_accepted" and resource is SESSION:
                 new["_sent_readonly"] = {
                     **new.get("_sent_readonly", {}),
                     **self._readonly(resource, body),
                 }
             self.store.rows[resource.path][rid] = new
+            if self.bug == "write_answers_full_record":
+                return JSONResponse(self.store.full(resource, new))
             return JSONResponse(self.store.stored(resource, new))
 
     async def op_delete(self, request: Request, resource: Resource, rid: str) -> Response:
         force_raw = request.query_params.getlist("force")
-        if len(force_raw) > 1 or (force_raw and force_raw[0] not in ("true", "false")):
+        unchecked = self.bug == "child_force_unchecked" and resource is not SESSION
+        if not unchecked and (
+            len(force_raw) > 1 or (force_raw and force_raw[0] not in ("true", "false"))
+        ):
             raise ApiError(400, 'Invalid data received for parameter "force".')
         force = bool(force_raw) and force_raw[0] == "true"
         with self.store.lock:
@@ -658,8 +731,11 @@ class Reference:
                 if self.bug == "blocked_delete_deletes":
                     for child, key in related:
                         del self.store.rows[child.path][key]
+                related_body = [{"entity": r.entity, "id": k} for r, k in listed]
+                if self.bug == "blocked_delete_bare_related":
+                    return JSONResponse({"related": related_body}, status_code=400)
                 exc = ApiError(400, "The record has related records; repeat with force=true.")
-                exc.extra["related"] = [{"entity": r.entity, "id": k} for r, k in listed]
+                exc.extra["related"] = related_body
                 raise exc
             if self.bug == "delete_noop":
                 return Response(status_code=204)

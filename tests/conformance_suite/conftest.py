@@ -2,28 +2,17 @@
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
-import uvicorn
 
 from conformance.config import Budget, Network, Profile, Settings
 from tests.conformance_servers.reference import create_app
+from tests.serving import ServerThread
 
 SMALL = Budget(max_examples=2, stateful_steps=4, property_examples=4, phases=("examples",))
-
-
-def free_port() -> int:
-    """A loopback port nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @dataclass
@@ -61,7 +50,7 @@ def _recording(app: Any, log: list[tuple[str, str, bytes]]) -> Any:
 @pytest.fixture
 def serve() -> Iterator[Callable[..., Served]]:
     """Start reference servers (`serve(bug=None, tokens=...)`); all stop at teardown."""
-    servers: list[tuple[uvicorn.Server, threading.Thread]] = []
+    servers: list[ServerThread] = []
 
     def start(
         bug: str | None = None,
@@ -70,25 +59,13 @@ def serve() -> Iterator[Callable[..., Served]]:
     ) -> Served:
         app = create_app(bug, tokens, variant)
         log: list[tuple[str, str, bytes]] = []
-        port = free_port()
-        config = uvicorn.Config(
-            _recording(app, log), host="127.0.0.1", port=port, log_level="critical", lifespan="off"
-        )
-        server = uvicorn.Server(config)
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        deadline = time.monotonic() + 10
-        while not server.started:
-            if time.monotonic() > deadline or not thread.is_alive():
-                raise RuntimeError("the reference server did not start")
-            time.sleep(0.01)
-        servers.append((server, thread))
-        return Served(f"http://127.0.0.1:{port}", app, log)
+        server = ServerThread(_recording(app, log), lifespan="off", log_level="critical")
+        servers.append(server.start(timeout=10))
+        return Served(server.base_url, app, log)
 
     yield start
-    for server, thread in servers:
-        server.should_exit = True
-        thread.join(timeout=10)
+    for server in servers:
+        server.stop(timeout=10)
 
 
 def settings_for(url: str, **kwargs: Any) -> Settings:

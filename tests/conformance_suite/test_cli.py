@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 
 from conformance.cli import main
-from conformance.runner import REGISTRY
-from tests.conformance_suite.conftest import Served, free_port
+from conformance.registry import REGISTRY
+from tests.conformance_suite.conftest import Served
+from tests.serving import free_port
 
 QUICK = [
     "--seed",
@@ -43,7 +44,9 @@ def test_violations_exit_1_with_title_clause_evidence_and_curl(
     assert main(["--base-url", served.url, "--token", "dev", *QUICK]) == 1
     out = capsys.readouterr().out
     assert REGISTRY["delete_unknown_404"].title in out
-    assert "contract: delete: unknown or already deleted id: 404" in out
+    assert (
+        "contract: [delete.unknown-404] delete: an unknown or already deleted id answers 404" in out
+    )
     assert "request:" in out and "response:" in out and "204" in out
     assert "curl -X DELETE" in out and '"Authorization: Bearer $TOKEN"' in out
     assert "dev" not in out.split("reproduce:")[1].split("\n")[1]

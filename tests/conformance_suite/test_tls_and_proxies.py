@@ -19,9 +19,9 @@ from conformance.failures import ConformanceError
 from conformance.runner import run
 from tests.conformance_servers.forward_proxy import ForwardProxy
 from tests.conformance_servers.reference import create_app
-from tests.conformance_servers.serving import serving
 from tests.conformance_servers.token_endpoint import TokenEndpoint
 from tests.conformance_suite.conftest import settings_for
+from tests.serving import serving
 
 CHECKS = frozenset({"sort_order", "credential_forms_accepted", "schema_layer"})
 
