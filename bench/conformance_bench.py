@@ -10,7 +10,7 @@ Conditions, each against a fresh mock (a subprocess on a free loopback port, def
   request, without a rate limit (target: under 45 s);
 - rate: `full` through a gateway that answers 429 + `Retry-After: 1` beyond `--rate` requests per
   second, the run told the same `--rate` (target: under 3x requests / rate).
-The gateway is the one the tests use (`tests/conformance_suite/gateway.py`), run as a process
+The gateway is the one the tests use (`tests/conformance/gateway.py`), run as a process
 of its own as a real gateway would be (in-process it would compete with the suite for the GIL).
 One line per run: time, requests, requests per second, the waits the run made, the verdict and
 the target, and the slowest parts of the run.
@@ -39,7 +39,7 @@ RATE_FACTOR = 3.0
 @contextmanager
 def gateway(upstream: str, *args: str) -> Iterator[tuple[str, list[str]]]:
     """The tests' gateway as a child process: (its URL, the lines it printed when it stopped)."""
-    command = [sys.executable, "-m", "tests.conformance_suite.gateway", upstream, *args]
+    command = [sys.executable, "-m", "tests.conformance.gateway", upstream, *args]
     process = subprocess.Popen(
         command, cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
     )

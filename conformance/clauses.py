@@ -25,8 +25,8 @@ class Clause:
     unobservable: str | None = None  # why no check can verify it from outside, if none can
 
 
-_SPEC_RULE = "a rule for the spec document, not a behaviour of a server: tests/test_spec.py and the spec linter check it"
-_MOCK_RULE = "a rule for the mock's default data, not for any server under test: tests/test_seed_examples.py checks it"
+_SPEC_RULE = "a rule for the spec document, not a behaviour of a server: tests/openapi/test_spec.py and the spec linter check it"
+_MOCK_RULE = "a rule for the mock's default data, not for any server under test: tests/mock_server/test_seed_examples.py checks it"
 
 CLAUSES: tuple[Clause, ...] = (
     # ---- the five operations (brief: Resources and operations; spec: every operation)

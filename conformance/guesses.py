@@ -58,7 +58,7 @@ def _walk(node: Any, pointer: str) -> Iterator[tuple[str, dict[str, Any]]]:
 
 def guesses(document: dict[str, Any]) -> list[Guess]:
     """Every `x-guess` marker of the spec, in document order (a marker without a string `id` is
-    skipped; tests/conformance_suite/test_guesses.py holds the spec's markers to the convention)."""
+    skipped; tests/conformance/test_guesses.py holds the spec's markers to the convention)."""
     found = []
     for pointer, node in _walk(document, ""):
         marker = node.get(MARKER)

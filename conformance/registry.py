@@ -5,7 +5,7 @@ proven_by=...)`: the title is the first line of the `CheckFailure` it raises (an
 broken-server test looks for), `clauses` the ids of the contract clauses it verifies
 (`conformance.clauses`), `proven_by` the broken reference servers (`BUGS` of
 tests/conformance_servers/reference.py) it fails on when it runs alone against each
-(tests/conformance_suite/test_broken_servers.py proves every one), and `profiles` says in which
+(tests/conformance/test_broken_servers.py proves every one), and `profiles` says in which
 profiles it may run.
 
 The context gives checks the calls they all make (an index page, every page of a search, a view,

@@ -45,7 +45,7 @@ logger = logging.getLogger(__name__)
 
 SCHEMA_LAYER = "schema_layer"
 # The brief's clauses the schema layer verifies (by clause id), each with the broken reference
-# servers whose failure with the layer alone proves it (tests/conformance_suite/
+# servers whose failure with the layer alone proves it (tests/conformance/
 # test_broken_servers.py runs each).
 SCHEMA_LAYER_PROOFS: dict[str, tuple[str, ...]] = {
     "errors.no-500": ("server_error_on_bad_page",),

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from conformance.registry import REGISTRY
-from tests.conformance_suite.conftest import Served
+from tests.conformance.conftest import Served
 
 REPO = Path(__file__).resolve().parents[2]
 

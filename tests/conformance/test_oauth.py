@@ -13,9 +13,9 @@ import pytest
 
 from conformance.config import OAuth2
 from conformance.runner import run
+from tests.conformance.conftest import settings_for
 from tests.conformance_servers.reference import create_app
 from tests.conformance_servers.token_endpoint import TokenEndpoint
-from tests.conformance_suite.conftest import settings_for
 from tests.serving import serving
 
 CLIENT_SECRET = "client-secret-Zq81xV"

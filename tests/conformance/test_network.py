@@ -23,9 +23,9 @@ from conformance.client import NO_ANSWER_TITLE, retry_after
 from conformance.config import Network
 from conformance.registry import REGISTRY
 from conformance.runner import Result, RunAborted, run
-from tests.conformance_suite.conftest import SMALL, Served, settings_for
-from tests.conformance_suite.gateway import Gateway
-from tests.conformance_suite.test_safety import marked_rows
+from tests.conformance.conftest import SMALL, Served, settings_for
+from tests.conformance.gateway import Gateway
+from tests.conformance.test_safety import marked_rows
 
 # Checks that read, write, delete and probe errors: every kind of request a run sends.
 MIXED = frozenset(

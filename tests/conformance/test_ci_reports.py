@@ -15,7 +15,7 @@ from pathlib import Path
 from conformance.outputs import write_outputs
 from conformance.runner import run
 from conformance.verdict import judge
-from tests.conformance_suite.conftest import Served, settings_for
+from tests.conformance.conftest import Served, settings_for
 
 
 def test_a_failing_run_writes_every_report_with_its_evidence(

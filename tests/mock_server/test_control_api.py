@@ -495,7 +495,7 @@ def test_schemathesis_finds_nothing_wrong_with_the_control_api(
             "10",
             "--no-color",
         ],
-        cwd=Path(__file__).resolve().parents[1],
+        cwd=Path(__file__).resolve().parents[2],
         capture_output=True,
         text=True,
         timeout=900,

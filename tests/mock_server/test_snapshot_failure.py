@@ -20,7 +20,7 @@ from mock_server.database import Database, JournaledStorage
 from mock_server.default_data import ACTIONS
 from mock_server.resources import read_mock_api
 from tests.conftest import RunningMock
-from tests.disks import inject_faults
+from tests.mock_server.disks import inject_faults
 
 API = read_mock_api()
 

@@ -10,8 +10,8 @@ import pytest
 from conformance.cleanup import LEAK_TITLE
 from conformance.registry import REGISTRY
 from conformance.runner import SCHEMA_LAYER_PROOFS, run
+from tests.conformance.conftest import SMALL, Served, settings_for
 from tests.conformance_servers.reference import BUGS
-from tests.conformance_suite.conftest import SMALL, Served, settings_for
 
 # (bug planted in the reference server, the check whose title the run must fail with): what each
 # check declares with `proven_by`, so the clause matrix shows only proofs these tests make.

@@ -12,7 +12,7 @@ import pytest
 
 from conformance.cli import main
 from conformance.registry import REGISTRY
-from tests.conformance_suite.conftest import Served
+from tests.conformance.conftest import Served
 from tests.serving import free_port
 
 QUICK = [

@@ -15,7 +15,7 @@ import pytest
 
 from mock_server.process import MockProcess
 from tests.conftest import AUTH, RunningMock
-from tests.disks import fill, inject_faults, small_tmpfs
+from tests.mock_server.disks import fill, inject_faults, small_tmpfs
 
 SESSION = {"action_id": "act-1", "subtenant_id": "sub-1", "tenant_id": "ten-1"}
 FULL = {

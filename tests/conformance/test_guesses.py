@@ -16,7 +16,7 @@ from conformance.report import render
 from conformance.runner import run
 from conformance.verdict import judge
 from openapi import SPEC_PATH
-from tests.conformance_suite.conftest import SMALL, Served, settings_for
+from tests.conformance.conftest import SMALL, Served, settings_for
 
 DOCUMENT = yaml.safe_load(SPEC_PATH.read_text())
 # The brief's list of guesses ("What is known and what is guessed").

@@ -17,10 +17,10 @@ import trustme
 from conformance.config import OAuth2, Profile
 from conformance.failures import ConformanceError
 from conformance.runner import run
+from tests.conformance.conftest import settings_for
 from tests.conformance_servers.forward_proxy import ForwardProxy
 from tests.conformance_servers.reference import create_app
 from tests.conformance_servers.token_endpoint import TokenEndpoint
-from tests.conformance_suite.conftest import settings_for
 from tests.serving import serving
 
 CHECKS = frozenset({"sort_order", "credential_forms_accepted", "schema_layer"})

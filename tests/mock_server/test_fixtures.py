@@ -20,7 +20,7 @@ from tests.conftest import RunningMock
 
 FORMAT = fixtures.fixture_format(read_mock_api())
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:

@@ -18,7 +18,7 @@ from mock_server.database import Database, StorageError
 from mock_server.default_data import default_data
 from mock_server.process import MockProcess, free_port
 from mock_server.resources import read_mock_api
-from tests.disks import remount, small_tmpfs
+from tests.mock_server.disks import remount, small_tmpfs
 
 API = read_mock_api()
 

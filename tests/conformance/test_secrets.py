@@ -15,9 +15,9 @@ from pathlib import Path
 
 from conformance.config import OAuth2
 from conformance.redact import RedactingFilter, Redactor, redact, redactor_for
+from tests.conformance.conftest import Served, settings_for
 from tests.conformance_servers.reference import create_app
 from tests.conformance_servers.token_endpoint import TokenEndpoint
-from tests.conformance_suite.conftest import Served, settings_for
 from tests.serving import serving
 
 SECRET = "leak-canary-7f3b9c2e1d"

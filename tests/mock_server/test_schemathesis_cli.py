@@ -13,7 +13,7 @@ from pathlib import Path
 
 from tests.conftest import RunningMock
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_schemathesis_cli_all_phases_and_checks_pass_against_the_mock(mock: RunningMock) -> None:

@@ -12,8 +12,8 @@ import pytest
 from conformance.config import Profile
 from conformance.runner import run
 from mock_server.process import MockProcess
-from tests.conformance_suite.conftest import SMALL, settings_for
-from tests.conformance_suite.test_safety import snapshot
+from tests.conformance.conftest import SMALL, settings_for
+from tests.conformance.test_safety import snapshot
 
 
 @pytest.fixture

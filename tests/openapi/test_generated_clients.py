@@ -32,7 +32,7 @@ import yaml
 from mock_server.process import MockProcess
 from openapi import SPEC_PATH
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 NODE_MODULES = ROOT / "node_modules"
 TIMEOUT = 300
 BLOCKED = "/v2/action-session/delete/sess-1"
@@ -219,7 +219,7 @@ def test_dredd_passes_every_documented_success_transaction_against_the_mock(
     completed = _run(
         [str(node_bin / "dredd"), str(SPEC_PATH), mock.base_url]
         + ["--header", f"Authorization: Bearer {mock.token}"]
-        + ["--hookfiles", str(ROOT / "tests" / "dredd" / "hooks.js"), "--no-color"],
+        + ["--hookfiles", str(Path(__file__).with_name("dredd") / "hooks.js"), "--no-color"],
         tmp_path,
     )
 

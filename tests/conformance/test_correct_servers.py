@@ -10,8 +10,8 @@ import pytest
 
 from conformance.config import Profile
 from conformance.runner import run
+from tests.conformance.conftest import SMALL, Served, settings_for
 from tests.conformance_servers.reference import VARIANTS
-from tests.conformance_suite.conftest import SMALL, Served, settings_for
 
 
 @pytest.mark.parametrize("profile", [Profile.FULL, Profile.SAFE], ids=["full", "safe"])

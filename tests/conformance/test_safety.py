@@ -15,7 +15,7 @@ from conformance.config import Profile
 from conformance.contract import load_contract
 from conformance.runner import Listener, run
 from openapi import SPEC_PATH
-from tests.conformance_suite.conftest import SMALL, Served, settings_for
+from tests.conformance.conftest import SMALL, Served, settings_for
 
 AUTH = {"Authorization": "Bearer dev"}
 

@@ -1,6 +1,6 @@
 """A real browser on another origin uses the mock: headless Chromium drives a page against it.
 
-The page (tests/browser/app.html) is served from one loopback origin and calls the mock on
+The page (tests/mock_server/browser/app.html) is served from one loopback origin and calls the mock on
 another with `fetch`, as a front-end's dev server would; the test reads what the page wrote into
 its DOM. Chromium is Debian's `chromium-headless-shell` (or `chromium`); `.ci/run` installs it, so
 in CI a missing browser fails the test instead of skipping it.
@@ -45,7 +45,7 @@ class _QuietHandler(SimpleHTTPRequestHandler):
 
 @pytest.fixture
 def page_origin() -> Iterator[str]:
-    """The origin a front-end's dev server would have: a static server for tests/browser/."""
+    """The origin a front-end's dev server would have: a static server for tests/mock_server/browser/."""
     handler = functools.partial(_QuietHandler, directory=str(PAGES))
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)

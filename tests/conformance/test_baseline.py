@@ -16,7 +16,7 @@ from conformance.outputs import write_outputs
 from conformance.report import render
 from conformance.runner import run
 from conformance.verdict import judge
-from tests.conformance_suite.conftest import Served, settings_for
+from tests.conformance.conftest import Served, settings_for
 
 SEMANTIC = frozenset({"sort_order", "filter_matches", "create_read_back", "error_statuses"})
 
