@@ -62,6 +62,8 @@ from tinydb import TinyDB
 from tinydb.storages import Storage as TinyStorage
 from tinydb.table import Document, Table
 
+from mock_server.catalog import Catalog
+
 logger = logging.getLogger(__name__)
 
 Record = dict[str, Any]
@@ -212,6 +214,8 @@ class JournaledStorage(TinyStorage):
         self._snapshot_sources: dict[Any, object] = {}  # the live objects it was copied from
         self._dirty: set[str] = set()
         self._fresh_buckets: set[int] = set()
+        # What follows every change of a record (the index's catalog): told under the lock.
+        self.listeners: list[ChangeListener] = []
         # Indexes built once for the base data, reused by every reset to it (see `indexes_for`).
         self._index_cache: (
             tuple[object, dict[tuple[str, str], dict[Any, dict[str, None]]]] | None
@@ -674,6 +678,8 @@ class JournaledStorage(TinyStorage):
             for name in names:
                 self._tables[name] = _TrackedTable(tables.get(name, {}))
             self._indexes = self.indexes_for(tables)
+            for listener in self.listeners:
+                listener.reset()
             # Readers' snapshots hold the old objects; the next snapshot copies the new ones.
             self._snapshot = None
             self._dirty.update(names)
@@ -727,6 +733,8 @@ class JournaledStorage(TinyStorage):
     # -- secondary indexes --------------------------------------------------------------------
     def _rebuild_indexes(self) -> None:
         self._snapshot = None
+        for listener in self.listeners:
+            listener.reset()
         self._indexes = {}
         for table, fields in self._index_fields.items():
             for field in fields:
@@ -745,6 +753,8 @@ class JournaledStorage(TinyStorage):
                     self._own_bucket(index, key).pop(doc_id, None)
             if new is not None:
                 self._own_bucket(index, _hashable(new.get(field)))[doc_id] = None
+        for listener in self.listeners:
+            listener.changed(table, doc_id, new)
 
     def _own_bucket(self, index: dict[Any, dict[str, None]], key: Any) -> dict[str, None]:
         """The bucket for `key`, copied first unless no snapshot can hold it (copy on write)."""
@@ -791,6 +801,10 @@ class JournaledStorage(TinyStorage):
     def live(self) -> _Snapshot:
         """The tables and indexes themselves, for reads under the lock."""
         return _Snapshot(self._tables, self._indexes)
+
+    def live_tables(self) -> Mapping[str, Mapping[str, Record]]:
+        """The tables themselves, for reads under the lock (the catalog's source)."""
+        return self._tables
 
     def indexed_ids(self, table: str, field: str, value: Any) -> list[str]:
         return list(self._indexes[(table, field)].get(_hashable(value), {}))
@@ -866,10 +880,18 @@ def _fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
+class ChangeListener(Protocol):
+    """Follows every change of a record (`changed`) and every replacement of whole tables."""
+
+    def changed(self, table: str, doc_id: str, record: Record | None) -> None: ...
+    def reset(self) -> None: ...
+
+
 class Records(Protocol):
     """What the domain layer needs of a record container: `Database`, or a namespace's overlay."""
 
     def transaction(self) -> AbstractContextManager[None]: ...
+    def catalog(self) -> Catalog: ...
     def reading(self) -> AbstractContextManager[None]: ...
     def get(self, table: str, doc_id: str) -> Record | None: ...
     def contains(self, table: str, doc_id: str) -> bool: ...
@@ -917,6 +939,15 @@ class Database:
         # The tables object the state last matched (replace_all), and the records written since.
         self._matched: object = None
         self._written: set[tuple[str, str]] | None = None
+        self._catalog: Catalog | None = None
+
+    def catalog(self) -> Catalog:
+        """The index's search structures over these tables, following every write."""
+        with self.lock:
+            if self._catalog is None:
+                self._catalog = Catalog(self._storage.live_tables)
+                self._storage.listeners.append(self._catalog)
+            return self._catalog
 
     def open(self, initial: Callable[[], Mapping[str, Iterable[Record]]]) -> None:
         with self.lock:

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
+from mock_server.catalog import Catalog
 from mock_server.database import Record
 
 _MISSING: Any = object()
@@ -48,6 +49,17 @@ class BaseData:
                 for doc_id, doc in self.tables[table].items():
                     index.setdefault(_key(doc.get(field)), []).append(doc_id)
                 self._indexes[(table, field)] = index
+        self._catalog: Catalog | None = None
+        self._catalog_lock = threading.Lock()
+
+    def catalog(self) -> Catalog:
+        """The index's search structures over this data set, built on first use, shared by every
+        namespace that has changed nothing."""
+        with self._catalog_lock:
+            if self._catalog is None:
+                tables = self.tables
+                self._catalog = Catalog(lambda: tables)
+            return self._catalog
 
     def ids_where(self, table: str, field: str, value: Any) -> list[str]:
         return self._indexes[(table, field)].get(_key(value), [])
@@ -71,6 +83,9 @@ class Overlay:
         self._added: dict[str, dict[str, None]] = {}
         self._index: dict[tuple[str, str], dict[Any, dict[str, None]]] = {}
         self._undo: list[tuple[str, str, Any]] | None = None
+        # This namespace's own catalog, made once it has changes of its own and is searched.
+        self._catalog: Catalog | None = None
+        self._view = {table: _OverlayTable(self, table) for table in base.id_fields}
 
     # -- reading -----------------------------------------------------------------------------
     @contextmanager
@@ -124,6 +139,20 @@ class Overlay:
             if doc is not None:
                 found.append(dict(doc))
         return found
+
+    def catalog(self) -> Catalog:
+        """The base data's catalog while this namespace has changed nothing; then its own.
+
+        Its own is built from this namespace's records on its first search (a namespace that
+        only reads costs nothing), and follows each of its changes from then on.
+        """
+        with self.lock:
+            if not any(self._changes.values()):
+                return self.base.catalog()
+            if self._catalog is None:
+                view = self._view
+                self._catalog = Catalog(lambda: view)
+            return self._catalog
 
     def counts(self) -> dict[str, int]:
         """The number of records of each table, as this namespace sees them."""
@@ -201,7 +230,34 @@ class Overlay:
                 index.setdefault(_key(doc.get(field)), {})[doc_id] = None
         if doc is _MISSING:
             changes.pop(doc_id, None)
-            return
-        changes[doc_id] = doc
-        if doc_id not in self.base.tables.get(table, {}):
-            self._added.setdefault(table, {})[doc_id] = None
+        else:
+            changes[doc_id] = doc
+            if doc_id not in self.base.tables.get(table, {}):
+                self._added.setdefault(table, {})[doc_id] = None
+        if self._catalog is not None:
+            self._catalog.changed(table, doc_id, self._current(table, doc_id))
+
+
+class _OverlayTable(Mapping[str, Record]):
+    """One table of an overlay as a read-only mapping, in the overlay's order (the catalog's source)."""
+
+    def __init__(self, overlay: Overlay, table: str) -> None:
+        self._overlay = overlay
+        self._table = table
+        self._id_field = overlay.base.id_fields[table]
+
+    def __getitem__(self, doc_id: str) -> Record:
+        doc = self._overlay._current(self._table, doc_id)
+        if doc is None:
+            raise KeyError(doc_id)
+        return doc
+
+    def get(self, doc_id: str, default: Any = None) -> Any:
+        doc = self._overlay._current(self._table, doc_id)
+        return default if doc is None else doc
+
+    def __iter__(self) -> Iterator[str]:
+        return (doc[self._id_field] for doc in self._overlay.iter_raw(self._table))
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self._overlay.iter_raw(self._table))

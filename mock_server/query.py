@@ -21,7 +21,8 @@ DEFAULT_PER_PAGE = 100
 class Page:
     """One page of an index answer and the numbers its pagination headers report."""
 
-    items: list[dict[str, Any]]
+    items: list[Any]
+    """The answered records (or, before they are answered, their ids)."""
     total: int
     page: int
     page_count: int
@@ -42,7 +43,8 @@ def parse_datetime(value: str) -> datetime:
     return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
 
 
-def _comparable(kind: FieldKind, value: Any) -> Any:
+def comparable(kind: FieldKind, value: Any) -> Any:
+    """What a value of a field of `kind` sorts and compares as (None stays None)."""
     if value is None:
         return None
     if kind == "datetime" and isinstance(value, str):
@@ -64,7 +66,7 @@ def matches(
         kind = fields[name]
         have = record.get(name)
         if kind == "datetime":
-            if _comparable(kind, have) != _comparable(kind, wanted):
+            if comparable(kind, have) != comparable(kind, wanted):
                 return False
         elif have != wanted:
             return False
@@ -110,7 +112,7 @@ def sort_records(
     ordered = sorted(records, key=lambda r: str(r[id_field]))
 
     def key(record: dict[str, Any]) -> tuple[bool, Any]:
-        value = _comparable(kind, record.get(name))
+        value = comparable(kind, record.get(name))
         return (value is not None, value if value is not None else 0)
 
     try:
@@ -120,8 +122,8 @@ def sort_records(
         return sorted(ordered, key=lambda r: (key(r)[0], str(key(r)[1])), reverse=descending)
 
 
-def paginate(records: Sequence[dict[str, Any]], per_page: int | None, page: int | None) -> Page:
-    """Cap the page size, clamp the page to the last one, and slice."""
+def paginate(records: Sequence[Any], per_page: int | None, page: int | None) -> Page:
+    """Cap the page size, clamp the page to the last one, and slice (records, or their ids)."""
     size = min(per_page or DEFAULT_PER_PAGE, MAX_PER_PAGE)
     total = len(records)
     page_count = math.ceil(total / size)

@@ -1,0 +1,488 @@
+"""The index operation's search structures, kept up to date as records change: the `Catalog`.
+
+An index at 100,000 sessions cannot compute every session's joined and counted fields and sort
+them on every request (a second each). A `Catalog` keeps, per resource and built on first use:
+
+- the historized records (excluded unless `history: true`);
+- per filtered field, the records by value (a filter is a look-up, then an intersection);
+- per sorted field and direction, the records' ids in answer order (a sort is a walk);
+- per session, its subscriptions' outcomes and its days (the counts and the first and last day).
+
+It follows the record container it serves (the database, or a namespace's overlay): the
+container calls `changed` for every record a write (or an undo) touches, and `reset` when whole
+tables are replaced, always under the container's lock. Each change updates what depends on the
+record: its own entries, its session's counts or dates, a session's days (they answer the
+session's action). The answer is the same as a scan's, order and ties included: ties by id
+ascending in both directions, nulls first ascending, strings by `query.sort_key` (case-
+insensitive). Where a field holds values of kinds that do not compare with each other (only
+hand-edited data), `search` answers None and the caller scans.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime
+from typing import Any
+
+from mock_server import query
+from mock_server.resources import (
+    ACTION_FIELDS,
+    ACTION_SESSION,
+    ACTION_SESSION_DATE,
+    ACTION_SESSION_SUBSCRIPTION,
+    ACTION_TABLE,
+    HISTORIZED,
+    RESOURCES,
+    FieldKind,
+)
+
+Record = dict[str, Any]
+Tables = Mapping[str, Mapping[str, Record]]
+Key = tuple[bool, Any]
+"""A sort key without the id: (has a value, comparable value or 0)."""
+
+_SESSIONS = ACTION_SESSION.name
+_SUBSCRIPTIONS = ACTION_SESSION_SUBSCRIPTION.name
+_DAYS = ACTION_SESSION_DATE.name
+_COUNTS = ("count_subscribed", "count_done", "count_fail", "count_unknown")
+_NOWHERE = object()
+"""The bucket key of a value no filter value can equal (an object or list in a scalar field)."""
+_EMPTY: dict[str, None] = {}
+
+
+def hashable(value: Any) -> Any:
+    """The key under which the database's secondary indexes file `value`."""
+    return value if isinstance(value, str | int | float | bool | type(None)) else repr(value)
+
+
+def day_of(days: Iterable[Mapping[str, Any]], field: str, pick: Callable[..., Any]) -> str | None:
+    """The calendar day (as written) of the earliest begin or the latest end among the days."""
+    instants = []
+    for day in days:
+        try:
+            instants.append((query.parse_datetime(day[field]), day[field]))
+        except (KeyError, TypeError, ValueError):
+            continue  # only hand-edited data holds a value the spec would refuse
+    if not instants:
+        return None
+    return str(pick(instants)[1])[:10]
+
+
+def outcome(done: Any) -> int:
+    """Which count a subscription adds to besides `count_subscribed`: 1 done, 2 fail, 3 unknown,
+    0 none (as `list.count(1)`, `(0)`, `(-1)` count them)."""
+    if done == 1:
+        return 1
+    if done == 0:
+        return 2
+    if done == -1:
+        return 3
+    return 0
+
+
+def action_fields(tables: Tables, action_id: Any) -> dict[str, Any]:
+    """The joined fields of the action `action_id` names (null when it names none)."""
+    action = tables.get(ACTION_TABLE, {}).get(action_id) if isinstance(action_id, str) else None
+    action = action or {}
+    return {k: action.get(k) for k in ACTION_FIELDS}
+
+
+def session_of(tables: Tables, day: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The session a day belongs to ({} when none)."""
+    parent = day.get(ACTION_SESSION_DATE.parent_field or "") or ""
+    if not isinstance(parent, str | int | float | bool):
+        return {}
+    return tables.get(_SESSIONS, {}).get(parent) or {}  # type: ignore[arg-type]
+
+
+def _kind_class(value: Any) -> str | None:
+    """Values of one class compare with each other; None: null (sorts apart)."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return "str"
+    if isinstance(value, bool | int) or (isinstance(value, float) and not math.isnan(value)):
+        return "number"
+    if isinstance(value, datetime):
+        return "datetime"
+    return "other"  # never sorted from the catalog: a scan decides what such data gives
+
+
+class _Children:
+    """Each session's subscriptions' outcomes and days, as the subscription and day tables say."""
+
+    def __init__(self, tables: Tables) -> None:
+        sub_parent = ACTION_SESSION_SUBSCRIPTION.parent_field or ""
+        day_parent = ACTION_SESSION_DATE.parent_field or ""
+        self.sub_of: dict[str, tuple[Any, int]] = {}
+        self.counts: dict[Any, list[int]] = {}
+        for sub_id, sub in tables.get(_SUBSCRIPTIONS, {}).items():
+            self._add_sub(sub_id, hashable(sub.get(sub_parent)), outcome(sub.get("done")))
+        self.day_parent: dict[str, Any] = {}
+        self.days_of: dict[Any, dict[str, Record]] = {}
+        for day_id, day in tables.get(_DAYS, {}).items():
+            parent = hashable(day.get(day_parent))
+            self.day_parent[day_id] = parent
+            self.days_of.setdefault(parent, {})[day_id] = day
+        self._dates: dict[Any, tuple[str | None, str | None]] = {}
+
+    def _add_sub(self, sub_id: str, parent: Any, kind: int) -> None:
+        self.sub_of[sub_id] = (parent, kind)
+        counts = self.counts.get(parent)
+        if counts is None:
+            counts = self.counts[parent] = [0, 0, 0, 0]
+        counts[0] += 1
+        if kind:
+            counts[kind] += 1
+
+    def sub_changed(self, sub_id: str, sub: Record | None) -> list[Any]:
+        """Follow a subscription's change; the sessions whose counts it changed."""
+        touched = []
+        old = self.sub_of.pop(sub_id, None)
+        if old is not None:
+            counts = self.counts[old[0]]
+            counts[0] -= 1
+            if old[1]:
+                counts[old[1]] -= 1
+            touched.append(old[0])
+        if sub is not None:
+            parent = hashable(sub.get(ACTION_SESSION_SUBSCRIPTION.parent_field or ""))
+            self._add_sub(sub_id, parent, outcome(sub.get("done")))
+            touched.append(parent)
+        return touched
+
+    def day_changed(self, day_id: str, day: Record | None) -> list[Any]:
+        """Follow a day's change; the sessions whose dates it changed."""
+        touched = []
+        old = self.day_parent.pop(day_id, _NOWHERE)
+        if old is not _NOWHERE:
+            self.days_of[old].pop(day_id, None)
+            self._dates.pop(old, None)
+            touched.append(old)
+        if day is not None:
+            parent = hashable(day.get(ACTION_SESSION_DATE.parent_field or ""))
+            self.day_parent[day_id] = parent
+            self.days_of.setdefault(parent, {})[day_id] = day
+            self._dates.pop(parent, None)
+            touched.append(parent)
+        return touched
+
+    def count(self, session_id: str, index: int) -> int:
+        counts = self.counts.get(session_id)
+        return counts[index] if counts is not None else 0
+
+    def dates(self, session_id: str) -> tuple[str | None, str | None]:
+        dates = self._dates.get(session_id)
+        if dates is None:
+            days = self.days_of.get(session_id, {}).values()
+            dates = self._dates[session_id] = (
+                day_of(days, "date_begin", min),
+                day_of(days, "date_end", max),
+            )
+        return dates
+
+
+class _TableIndex:
+    """One resource's structures: historized ids, buckets by field value, orders by field."""
+
+    def __init__(self, ids: Iterable[tuple[str, Record]]) -> None:
+        self.historized = {i for i, r in ids if r.get(HISTORIZED, False)}
+        self.buckets: dict[str, dict[Any, dict[str, None]]] = {}
+        self.bucket_key: dict[str, dict[str, Any]] = {}
+        self.keys: dict[str, dict[str, Key]] = {}
+        self.classes: dict[str, dict[str, int]] = {}
+        self.orders: dict[tuple[str, bool], list[str]] = {}
+
+
+class Catalog:
+    """Search structures over a record container's tables, kept up to date by its changes."""
+
+    def __init__(self, tables: Callable[[], Tables]) -> None:
+        self._tables = tables
+        self._lock = threading.RLock()
+        self._children: _Children | None = None
+        self._indexes: dict[str, _TableIndex] = {}
+        self._getters: dict[tuple[str, str], Callable[[str, Record], Any]] = {}
+
+    # -- following the container ---------------------------------------------------------------
+    def reset(self) -> None:
+        """Whole tables were replaced: forget everything (rebuilt on the next search)."""
+        with self._lock:
+            self._children = None
+            self._indexes = {}
+
+    def changed(self, table: str, doc_id: str, _record: Record | None = None) -> None:
+        """Record `doc_id` of `table` changed (the container's tables already hold its new state)."""
+        with self._lock:
+            if self._children is None and not self._indexes:
+                return
+            if table == ACTION_TABLE:
+                # Actions change only by whole-data operations (import, reload): start over.
+                self.reset()
+                return
+            if table not in RESOURCES:
+                return
+            tables = self._tables()
+            record = tables.get(table, {}).get(doc_id)
+            children = self._children
+            rows: list[tuple[str, str]] = [(table, doc_id)]
+            if children is not None:
+                if table == _SUBSCRIPTIONS:
+                    rows += [(_SESSIONS, s) for s in children.sub_changed(doc_id, record)]
+                elif table == _DAYS:
+                    rows += [(_SESSIONS, s) for s in children.day_changed(doc_id, record)]
+                elif table == _SESSIONS and _DAYS in self._indexes:
+                    # A day answers its session's action: a session's change reaches its days.
+                    rows += [(_DAYS, d) for d in children.days_of.get(doc_id, {})]
+            for row_table, row_id in dict.fromkeys(rows):
+                if isinstance(row_id, str):
+                    self._refresh(row_table, row_id)
+
+    def _refresh(self, table: str, doc_id: str) -> None:
+        index = self._indexes.get(table)
+        if index is None:
+            return
+        record = self._tables().get(table, {}).get(doc_id)
+        if record is not None and record.get(HISTORIZED, False):
+            index.historized.add(doc_id)
+        else:
+            index.historized.discard(doc_id)
+        for field, buckets in index.buckets.items():
+            keys = index.bucket_key[field]
+            old = keys.pop(doc_id, _NOWHERE)
+            if old is not _NOWHERE and old in buckets:
+                buckets[old].pop(doc_id, None)
+            if record is not None:
+                new = self._bucket_key(table, field, doc_id, record)
+                keys[doc_id] = new
+                buckets.setdefault(new, {})[doc_id] = None
+        for field in list(index.keys):
+            self._resort(index, table, field, doc_id, record)
+
+    def _resort(
+        self, index: _TableIndex, table: str, field: str, doc_id: str, record: Record | None
+    ) -> None:
+        keys = index.keys[field]
+        classes = index.classes[field]
+        old = keys.get(doc_id)
+        new = self._sort_key(table, field, doc_id, record) if record is not None else None
+        if old == new:
+            return
+        orders = [(desc, index.orders[(field, desc)]) for desc in (False, True)]
+        if old is not None:
+            for desc, order in orders:
+                position = _position(order, keys, old, doc_id, desc)
+                del order[position]
+            del keys[doc_id]
+            _count_class(classes, old, -1)
+        if new is not None:
+            _count_class(classes, new, +1)
+            if len(classes) > 1 or "other" in classes:
+                self._forget_order(index, field)  # mixed kinds: a scan sorts this field now
+                return
+            keys[doc_id] = new
+            for desc, order in orders:
+                order.insert(_position(order, keys, new, doc_id, desc), doc_id)
+
+    @staticmethod
+    def _forget_order(index: _TableIndex, field: str) -> None:
+        index.keys.pop(field, None)
+        index.classes.pop(field, None)
+        index.orders.pop((field, False), None)
+        index.orders.pop((field, True), None)
+
+    # -- values ------------------------------------------------------------------------------------
+    def _getter(self, table: str, field: str) -> Callable[[str, Record], Any]:
+        getter = self._getters.get((table, field))
+        if getter is None:
+            getter = self._getters[(table, field)] = self._make_getter(table, field)
+        return getter
+
+    def _make_getter(self, table: str, field: str) -> Callable[[str, Record], Any]:
+        resource = RESOURCES[table]
+        if field in resource.stored:
+            return lambda _i, r: r.get(field)
+        if table == _SESSIONS:
+            if field in ACTION_FIELDS:
+                return lambda _i, r: action_fields(self._tables(), r.get("action_id"))[field]
+            if field in _COUNTS:
+                n = _COUNTS.index(field)
+                return lambda i, _r: self._kids().count(i, n)
+            begin_or_end = 0 if field == "date_begin" else 1
+            return lambda i, _r: self._kids().dates(i)[begin_or_end]
+        if table == _DAYS:
+            if field == "action_id":
+                return lambda _i, r: session_of(self._tables(), r).get("action_id")
+            return lambda _i, r: action_fields(
+                self._tables(), session_of(self._tables(), r).get("action_id")
+            )[field]
+        raise KeyError(f"{table}.{field}")
+
+    def value(self, table: str, doc_id: str, field: str) -> Any:
+        """The answered value of `field` of a record, from the maintained state (tests compare it
+        with the value computed from scratch)."""
+        with self._lock:
+            record = self._tables().get(table, {}).get(doc_id)
+            if record is None:
+                raise KeyError(doc_id)
+            return self._getter(table, field)(doc_id, record)
+
+    def _kids(self) -> _Children:
+        if self._children is None:
+            self._children = _Children(self._tables())
+        return self._children
+
+    def _kind(self, table: str, field: str) -> FieldKind:
+        return RESOURCES[table].fields[field]
+
+    def _bucket_key(self, table: str, field: str, doc_id: str, record: Record) -> Any:
+        value = self._getter(table, field)(doc_id, record)
+        kind = self._kind(table, field)
+        if kind == "datetime":
+            value = query.comparable(kind, value)
+        return value if isinstance(value, str | int | float | bool | datetime | None) else _NOWHERE
+
+    def _sort_key(self, table: str, field: str, doc_id: str, record: Record) -> Key:
+        value = query.comparable(
+            self._kind(table, field), self._getter(table, field)(doc_id, record)
+        )
+        return (value is not None, value if value is not None else 0)
+
+    # -- building ----------------------------------------------------------------------------------
+    def _index(self, table: str) -> _TableIndex:
+        index = self._indexes.get(table)
+        if index is None:
+            self._kids()  # followed from now on: the counts and dates depend on them
+            index = self._indexes[table] = _TableIndex(self._tables().get(table, {}).items())
+        return index
+
+    def _buckets(self, table: str, field: str) -> dict[Any, dict[str, None]]:
+        index = self._index(table)
+        buckets = index.buckets.get(field)
+        if buckets is None:
+            keys: dict[str, Any] = {}
+            buckets = {}
+            for doc_id, record in self._tables().get(table, {}).items():
+                key = keys[doc_id] = self._bucket_key(table, field, doc_id, record)
+                buckets.setdefault(key, {})[doc_id] = None
+            index.buckets[field] = buckets
+            index.bucket_key[field] = keys
+        return buckets
+
+    def _order(self, table: str, field: str, desc: bool) -> list[str] | None:
+        index = self._index(table)
+        order = index.orders.get((field, desc))
+        if order is None:
+            keys: dict[str, Key] = {}
+            classes: dict[str, int] = {}
+            for doc_id, record in self._tables().get(table, {}).items():
+                key = keys[doc_id] = self._sort_key(table, field, doc_id, record)
+                _count_class(classes, key, +1)
+            if len(classes) > 1 or "other" in classes:
+                return None
+            ascending = sorted(keys, key=lambda i: (keys[i], i))
+            index.keys[field] = keys
+            index.classes[field] = classes
+            index.orders[(field, False)] = ascending
+            index.orders[(field, True)] = _descending(ascending, keys)
+            order = index.orders[(field, desc)]
+        return order
+
+    # -- searching ---------------------------------------------------------------------------------
+    def search(
+        self, table: str, conditions: Mapping[str, Any], sort: Any, history: bool
+    ) -> list[str] | None:
+        """The ids of the records an index answers, in its order (before pagination).
+
+        `conditions` as `query.conditions_of` gives them, `sort` as the request gives it (aliases
+        resolved). None when the catalog cannot answer exactly (a field of mixed kinds): scan.
+        """
+        resource = RESOURCES[table]
+        with self._lock:
+            index = self._index(table)
+            hidden: set[str] = set() if history else index.historized
+            candidates: set[str] | None = None
+            if conditions:
+                buckets = []
+                for field, wanted in conditions.items():
+                    kind = resource.fields[field]
+                    key = query.comparable(kind, wanted) if kind == "datetime" else wanted
+                    if not isinstance(key, str | int | float | bool | datetime):
+                        return None
+                    buckets.append(self._buckets(table, field).get(key, _EMPTY))
+                buckets.sort(key=len)
+                first, rest = buckets[0], buckets[1:]
+                candidates = {i for i in first if i not in hidden and all(i in b for b in rest)}
+            order: Iterable[str]
+            sort_field, desc = _sort_of(sort, resource.fields)
+            if sort_field is None:
+                order = self._tables().get(table, {})
+            else:
+                found = self._order(table, sort_field, desc)
+                if found is None:
+                    return None
+                order = found
+            if candidates is not None:
+                return [i for i in order if i in candidates] if candidates else []
+            if not hidden:
+                return list(order)
+            return [i for i in order if i not in hidden]
+
+
+def _sort_of(sort: Any, fields: Mapping[str, FieldKind]) -> tuple[str | None, bool]:
+    """The field and direction `query.sort_records` sorts by (None: storage order)."""
+    if not isinstance(sort, str) or not sort:
+        return None, False
+    desc = sort.startswith("-")
+    name = sort[1:] if desc else sort
+    kind = fields.get(name)
+    if kind is None or kind == "object":
+        return None, False
+    return name, desc
+
+
+def _count_class(classes: dict[str, int], key: Key, delta: int) -> None:
+    kind = _kind_class(key[1]) if key[0] else None
+    if kind is None:
+        return
+    count = classes.get(kind, 0) + delta
+    if count:
+        classes[kind] = count
+    else:
+        classes.pop(kind, None)
+
+
+def _before(key: Key, doc_id: str, other_key: Key, other_id: str, desc: bool) -> bool:
+    """Whether (key, doc_id) comes before (other_key, other_id): ties by id ascending either way."""
+    if key != other_key:
+        return key > other_key if desc else key < other_key
+    return doc_id < other_id
+
+
+def _position(order: list[str], keys: Mapping[str, Key], key: Key, doc_id: str, desc: bool) -> int:
+    """Where (key, doc_id) is, or belongs, in `order` (binary search)."""
+    lo, hi = 0, len(order)
+    while lo < hi:
+        mid = (lo + hi) // 2
+        other = order[mid]
+        if _before(keys[other], other, key, doc_id, desc):
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
+def _descending(ascending: list[str], keys: Mapping[str, Key]) -> list[str]:
+    """The descending order from the ascending one: runs of equal keys keep ascending ids."""
+    out: list[str] = []
+    end = len(ascending)
+    while end > 0:
+        start = end - 1
+        key = keys[ascending[start]]
+        while start > 0 and keys[ascending[start - 1]] == key:
+            start -= 1
+        out.extend(ascending[start:end])
+        end = start
+    return out
