@@ -20,9 +20,10 @@ hand-edited data), `search` answers None and the caller scans.
 
 from __future__ import annotations
 
+import itertools
 import math
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -185,22 +186,48 @@ class _Children:
 
 
 class _TableIndex:
-    """One resource's structures: historized ids, buckets by field value, orders by field."""
+    """One resource's structures, each kept for all records and for the active ones apart, so
+    that `history: false` costs nothing: storage order, buckets by field value, orders by field."""
 
-    def __init__(self, ids: Iterable[tuple[str, Record]]) -> None:
-        self.historized = {i for i, r in ids if r.get(HISTORIZED, False)}
-        self.buckets: dict[str, dict[Any, dict[str, None]]] = {}
+    def __init__(self, records: Iterable[tuple[str, Record]], position: _Position | None) -> None:
+        self.historized: set[str] = set()
+        self.storage: dict[bool, dict[str, None]] = {True: {}, False: {}}
+        """history -> ids in storage order (True: all of them; False: the active ones)."""
+        self.seq: dict[str, int] = {}
+        self.next_seq = 0
+        for doc_id, record in records:
+            self.seq[doc_id] = position(doc_id) if position is not None else self.next_seq
+            self.next_seq += 1
+            self.storage[True][doc_id] = None
+            if record.get(HISTORIZED, False):
+                self.historized.add(doc_id)
+            else:
+                self.storage[False][doc_id] = None
+        self.buckets: dict[tuple[str, bool], dict[Any, dict[str, None]]] = {}
         self.bucket_key: dict[str, dict[str, Any]] = {}
         self.keys: dict[str, dict[str, Key]] = {}
         self.classes: dict[str, dict[str, int]] = {}
-        self.orders: dict[tuple[str, bool], list[str]] = {}
+        self.orders: dict[tuple[str, bool, bool], list[str]] = {}
+        """(field, descending, history) -> ids in that order."""
+
+
+_Position = Callable[[str], int]
 
 
 class Catalog:
-    """Search structures over a record container's tables, kept up to date by its changes."""
+    """Search structures over a record container's tables, kept up to date by its changes.
 
-    def __init__(self, tables: Callable[[], Tables]) -> None:
+    `position(table, id)`, when given, says where the container lists a record it (re)creates;
+    without it a (re)created record is listed last, as a dict does.
+    """
+
+    def __init__(
+        self,
+        tables: Callable[[], Tables],
+        position: Callable[[str, str], int] | None = None,
+    ) -> None:
         self._tables = tables
+        self._position = position
         self._lock = threading.RLock()
         self._children: _Children | None = None
         self._indexes: dict[str, _TableIndex] = {}
@@ -245,36 +272,82 @@ class Catalog:
         if index is None:
             return
         record = self._tables().get(table, {}).get(doc_id)
-        if record is not None and record.get(HISTORIZED, False):
+        known = doc_id in index.storage[True]
+        was_hidden = doc_id in index.historized
+        hidden = record is not None and bool(record.get(HISTORIZED, False))
+        self._restore(index, table, doc_id, record, known, was_hidden, hidden)
+        for field in list(index.bucket_key):
+            keys = index.bucket_key[field]
+            old = keys.pop(doc_id, _NOWHERE)
+            if old is not _NOWHERE:
+                for history in (True, False):
+                    index.buckets[(field, history)].get(old, {}).pop(doc_id, None)
+            if record is not None:
+                new = keys[doc_id] = self._bucket_key(table, field, doc_id, record)
+                index.buckets[(field, True)].setdefault(new, {})[doc_id] = None
+                if not hidden:
+                    index.buckets[(field, False)].setdefault(new, {})[doc_id] = None
+        for field in list(index.keys):
+            self._resort(index, table, field, doc_id, record, was_hidden, hidden)
+
+    def _restore(
+        self,
+        index: _TableIndex,
+        table: str,
+        doc_id: str,
+        record: Record | None,
+        known: bool,
+        was_hidden: bool,
+        hidden: bool,
+    ) -> None:
+        """Keep the storage order and the historized set."""
+        if hidden:
             index.historized.add(doc_id)
         else:
             index.historized.discard(doc_id)
-        for field, buckets in index.buckets.items():
-            keys = index.bucket_key[field]
-            old = keys.pop(doc_id, _NOWHERE)
-            if old is not _NOWHERE and old in buckets:
-                buckets[old].pop(doc_id, None)
-            if record is not None:
-                new = self._bucket_key(table, field, doc_id, record)
-                keys[doc_id] = new
-                buckets.setdefault(new, {})[doc_id] = None
-        for field in list(index.keys):
-            self._resort(index, table, field, doc_id, record)
+        everything, active = index.storage[True], index.storage[False]
+        if record is None:
+            everything.pop(doc_id, None)
+            active.pop(doc_id, None)
+            return
+        if not known:
+            seq = self._position(table, doc_id) if self._position is not None else index.next_seq
+            index.next_seq = max(index.next_seq, seq) + 1
+            index.seq[doc_id] = seq
+            last = next(reversed(everything), None)
+            if last is None or index.seq[last] < seq:
+                everything[doc_id] = None
+                if not hidden:
+                    active[doc_id] = None
+                return
+            # Listed where it once was (a namespace lists a re-created record there): re-sort.
+            everything[doc_id] = None
+            index.storage[True] = dict.fromkeys(sorted(everything, key=index.seq.__getitem__))
+        elif was_hidden == hidden:
+            return
+        index.storage[False] = {i: None for i in index.storage[True] if i not in index.historized}
 
     def _resort(
-        self, index: _TableIndex, table: str, field: str, doc_id: str, record: Record | None
+        self,
+        index: _TableIndex,
+        table: str,
+        field: str,
+        doc_id: str,
+        record: Record | None,
+        was_hidden: bool,
+        hidden: bool,
     ) -> None:
         keys = index.keys[field]
         classes = index.classes[field]
         old = keys.get(doc_id)
         new = self._sort_key(table, field, doc_id, record) if record is not None else None
-        if old == new:
+        if old == new and was_hidden == hidden:
             return
-        orders = [(desc, index.orders[(field, desc)]) for desc in (False, True)]
         if old is not None:
-            for desc, order in orders:
-                position = _position(order, keys, old, doc_id, desc)
-                del order[position]
+            for desc in (False, True):
+                for history in _LISTS[was_hidden]:
+                    order = index.orders[(field, desc, history)]
+                    del order[_position(order, keys, old, doc_id, desc)]
             del keys[doc_id]
             _count_class(classes, old, -1)
         if new is not None:
@@ -283,15 +356,18 @@ class Catalog:
                 self._forget_order(index, field)  # mixed kinds: a scan sorts this field now
                 return
             keys[doc_id] = new
-            for desc, order in orders:
-                order.insert(_position(order, keys, new, doc_id, desc), doc_id)
+            for desc in (False, True):
+                for history in _LISTS[hidden]:
+                    order = index.orders[(field, desc, history)]
+                    order.insert(_position(order, keys, new, doc_id, desc), doc_id)
 
     @staticmethod
     def _forget_order(index: _TableIndex, field: str) -> None:
         index.keys.pop(field, None)
         index.classes.pop(field, None)
-        index.orders.pop((field, False), None)
-        index.orders.pop((field, True), None)
+        for desc in (False, True):
+            for history in (False, True):
+                index.orders.pop((field, desc, history), None)
 
     # -- values ------------------------------------------------------------------------------------
     def _getter(self, table: str, field: str) -> Callable[[str, Record], Any]:
@@ -329,6 +405,19 @@ class Catalog:
                 raise KeyError(doc_id)
             return self._getter(table, field)(doc_id, record)
 
+    def answers(self, table: str, ids: Iterable[str]) -> list[dict[str, Any]]:
+        """The records as view and index answer them: stored fields, then the joined and
+        computed ones, from the maintained state."""
+        with self._lock:
+            records = self._tables().get(table, {})
+            fields = RESOURCES[table].fields
+            getters = [(f, self._getter(table, f)) for f in fields]
+            out = []
+            for doc_id in ids:
+                record = records[doc_id]
+                out.append({f: get(doc_id, record) for f, get in getters})
+            return out
+
     def _kids(self) -> _Children:
         if self._children is None:
             self._children = _Children(self._tables())
@@ -348,53 +437,74 @@ class Catalog:
         value = query.comparable(
             self._kind(table, field), self._getter(table, field)(doc_id, record)
         )
-        return (value is not None, value if value is not None else 0)
+        return (True, value) if value is not None else _NULL
 
     # -- building ----------------------------------------------------------------------------------
     def _index(self, table: str) -> _TableIndex:
         index = self._indexes.get(table)
         if index is None:
             self._kids()  # followed from now on: the counts and dates depend on them
-            index = self._indexes[table] = _TableIndex(self._tables().get(table, {}).items())
+            position = self._position
+            index = self._indexes[table] = _TableIndex(
+                self._tables().get(table, {}).items(),
+                (lambda i: position(table, i)) if position is not None else None,
+            )
         return index
 
-    def _buckets(self, table: str, field: str) -> dict[Any, dict[str, None]]:
+    def _buckets(self, table: str, field: str, history: bool) -> dict[Any, dict[str, None]]:
         index = self._index(table)
-        buckets = index.buckets.get(field)
+        buckets = index.buckets.get((field, history))
         if buckets is None:
             keys: dict[str, Any] = {}
-            buckets = {}
+            everything: dict[Any, dict[str, None]] = {}
+            active: dict[Any, dict[str, None]] = {}
+            hidden = index.historized
             for doc_id, record in self._tables().get(table, {}).items():
                 key = keys[doc_id] = self._bucket_key(table, field, doc_id, record)
-                buckets.setdefault(key, {})[doc_id] = None
-            index.buckets[field] = buckets
+                everything.setdefault(key, {})[doc_id] = None
+                if doc_id not in hidden:
+                    active.setdefault(key, {})[doc_id] = None
+            index.buckets[(field, True)] = everything
+            index.buckets[(field, False)] = active
             index.bucket_key[field] = keys
+            buckets = everything if history else active
         return buckets
 
-    def _order(self, table: str, field: str, desc: bool) -> list[str] | None:
+    def _order(self, table: str, field: str, desc: bool, history: bool) -> list[str] | None:
         index = self._index(table)
-        order = index.orders.get((field, desc))
+        order = index.orders.get((field, desc, history))
         if order is None:
             keys: dict[str, Key] = {}
             classes: dict[str, int] = {}
+            shared: dict[Key, Key] = {}  # one key object per distinct value: less memory
             for doc_id, record in self._tables().get(table, {}).items():
-                key = keys[doc_id] = self._sort_key(table, field, doc_id, record)
+                key = self._sort_key(table, field, doc_id, record)
+                key = keys[doc_id] = shared.setdefault(key, key)
                 _count_class(classes, key, +1)
             if len(classes) > 1 or "other" in classes:
                 return None
-            ascending = sorted(keys, key=lambda i: (keys[i], i))
+            ascending = sorted(sorted(keys), key=keys.__getitem__)
+            descending = _descending(ascending, keys)
+            hidden = index.historized
             index.keys[field] = keys
             index.classes[field] = classes
-            index.orders[(field, False)] = ascending
-            index.orders[(field, True)] = _descending(ascending, keys)
-            order = index.orders[(field, desc)]
+            for way, ids in ((False, ascending), (True, descending)):
+                index.orders[(field, way, True)] = ids
+                index.orders[(field, way, False)] = [i for i in ids if i not in hidden]
+            order = index.orders[(field, desc, history)]
         return order
 
     # -- searching ---------------------------------------------------------------------------------
     def search(
-        self, table: str, conditions: Mapping[str, Any], sort: Any, history: bool
-    ) -> list[str] | None:
-        """The ids of the records an index answers, in its order (before pagination).
+        self,
+        table: str,
+        conditions: Mapping[str, Any],
+        sort: Any,
+        history: bool,
+        per_page: int | None,
+        page: int | None,
+    ) -> query.Page | None:
+        """The page an index answers, its records answered, with the numbers of its headers.
 
         `conditions` as `query.conditions_of` gives them, `sort` as the request gives it (aliases
         resolved). None when the catalog cannot answer exactly (a field of mixed kinds): scan.
@@ -402,8 +512,7 @@ class Catalog:
         resource = RESOURCES[table]
         with self._lock:
             index = self._index(table)
-            hidden: set[str] = set() if history else index.historized
-            candidates: set[str] | None = None
+            candidates: Collection[str] | None = None
             if conditions:
                 buckets = []
                 for field, wanted in conditions.items():
@@ -411,24 +520,53 @@ class Catalog:
                     key = query.comparable(kind, wanted) if kind == "datetime" else wanted
                     if not isinstance(key, str | int | float | bool | datetime):
                         return None
-                    buckets.append(self._buckets(table, field).get(key, _EMPTY))
+                    buckets.append(self._buckets(table, field, history).get(key, _EMPTY))
                 buckets.sort(key=len)
-                first, rest = buckets[0], buckets[1:]
-                candidates = {i for i in first if i not in hidden and all(i in b for b in rest)}
-            order: Iterable[str]
+                if len(buckets) == 1:
+                    candidates = buckets[0]
+                else:
+                    common = buckets[0].keys() & buckets[1].keys()
+                    for other in buckets[2:]:
+                        common &= other.keys()
+                    candidates = common
             sort_field, desc = _sort_of(sort, resource.fields)
+            order: Sequence[str] | dict[str, None]
+            keys: dict[str, Key] | None = None
             if sort_field is None:
-                order = self._tables().get(table, {})
+                order = index.storage[history]
             else:
-                found = self._order(table, sort_field, desc)
+                found = self._order(table, sort_field, desc, history)
                 if found is None:
                     return None
-                order = found
-            if candidates is not None:
-                return [i for i in order if i in candidates] if candidates else []
-            if not hidden:
-                return list(order)
-            return [i for i in order if i not in hidden]
+                order, keys = found, index.keys[sort_field]
+            total = len(order) if candidates is None else len(candidates)
+            size, current, page_count = query.bounds(total, per_page, page)
+            start = (current - 1) * size
+            stop = start + size
+            ids: list[str]
+            if candidates is None:
+                if isinstance(order, dict):
+                    ids = list(itertools.islice(order, start, stop))
+                else:
+                    ids = order[start:stop]
+            elif len(candidates) * _SORT_RATIO < len(order):
+                # A few records: sorting them beats walking past all the others.
+                if keys is None:
+                    ranked = sorted(candidates, key=index.seq.__getitem__)
+                else:
+                    # Ties by id ascending in both directions: the second sort is stable.
+                    ranked = sorted(sorted(candidates), key=keys.__getitem__, reverse=desc)
+                ids = ranked[start:stop]
+            else:
+                ids = list(itertools.islice(filter(candidates.__contains__, order), start, stop))
+            return query.Page(self.answers(table, ids), total, current, page_count, size)
+
+
+_SORT_RATIO = 8
+"""Below one record in this many, a filter's matches are sorted rather than found by a walk."""
+_NULL: Key = (False, 0)
+_LISTS = {False: (True, False), True: (True,)}
+"""A record's place is in the `history` lists of these values: active ones are in both."""
 
 
 def _sort_of(sort: Any, fields: Mapping[str, FieldKind]) -> tuple[str | None, bool]:

@@ -51,6 +51,16 @@ class BaseData:
                 self._indexes[(table, field)] = index
         self._catalog: Catalog | None = None
         self._catalog_lock = threading.Lock()
+        self._positions: dict[str, dict[str, int]] = {}
+
+    def position(self, table: str, doc_id: str) -> int | None:
+        """Where the table lists a record (None when it holds none of that id)."""
+        with self._catalog_lock:
+            positions = self._positions.get(table)
+            if positions is None:
+                docs = self.tables.get(table, {})
+                positions = self._positions[table] = {i: n for n, i in enumerate(docs)}
+        return positions.get(doc_id)
 
     def catalog(self) -> Catalog:
         """The index's search structures over this data set, built on first use, shared by every
@@ -79,8 +89,8 @@ class Overlay:
         self.lock = threading.RLock()
         # table -> id -> the record as this namespace sees it, or None when deleted here.
         self._changes: dict[str, dict[str, Record | None]] = {}
-        # table -> ids created here that the base lacks, in creation order.
-        self._added: dict[str, dict[str, None]] = {}
+        # table -> ids created here that the base lacks, in creation order (and their number).
+        self._added: dict[str, dict[str, int]] = {}
         self._index: dict[tuple[str, str], dict[Any, dict[str, None]]] = {}
         self._undo: list[tuple[str, str, Any]] | None = None
         # This namespace's own catalog, made once it has changes of its own and is searched.
@@ -151,8 +161,17 @@ class Overlay:
                 return self.base.catalog()
             if self._catalog is None:
                 view = self._view
-                self._catalog = Catalog(lambda: view)
+                self._catalog = Catalog(lambda: view, self._position)
             return self._catalog
+
+    def _position(self, table: str, doc_id: str) -> int:
+        """Where this namespace lists a record: at the base's place, or after the base's records
+        in the order of first creation (a record deleted and created again keeps its place)."""
+        position = self.base.position(table, doc_id)
+        if position is not None:
+            return position
+        base = len(self.base.tables.get(table, {}))
+        return base + self._added.get(table, {}).get(doc_id, 0)
 
     def counts(self) -> dict[str, int]:
         """The number of records of each table, as this namespace sees them."""
@@ -233,7 +252,8 @@ class Overlay:
         else:
             changes[doc_id] = doc
             if doc_id not in self.base.tables.get(table, {}):
-                self._added.setdefault(table, {})[doc_id] = None
+                added = self._added.setdefault(table, {})
+                added.setdefault(doc_id, len(added))
         if self._catalog is not None:
             self._catalog.changed(table, doc_id, self._current(table, doc_id))
 

@@ -21,8 +21,7 @@ DEFAULT_PER_PAGE = 100
 class Page:
     """One page of an index answer and the numbers its pagination headers report."""
 
-    items: list[Any]
-    """The answered records (or, before they are answered, their ids)."""
+    items: list[dict[str, Any]]
     total: int
     page: int
     page_count: int
@@ -122,11 +121,18 @@ def sort_records(
         return sorted(ordered, key=lambda r: (key(r)[0], str(key(r)[1])), reverse=descending)
 
 
-def paginate(records: Sequence[Any], per_page: int | None, page: int | None) -> Page:
-    """Cap the page size, clamp the page to the last one, and slice (records, or their ids)."""
+def bounds(total: int, per_page: int | None, page: int | None) -> tuple[int, int, int]:
+    """(page size, the page served, page count) for `total` records: the size capped, the page
+    clamped to the last one."""
     size = min(per_page or DEFAULT_PER_PAGE, MAX_PER_PAGE)
-    total = len(records)
     page_count = math.ceil(total / size)
     current = min(page or 1, max(page_count, 1))
+    return size, current, page_count
+
+
+def paginate(records: Sequence[Any], per_page: int | None, page: int | None) -> Page:
+    """Cap the page size, clamp the page to the last one, and slice."""
+    total = len(records)
+    size, current, page_count = bounds(total, per_page, page)
     start = (current - 1) * size
     return Page(list(records[start : start + size]), total, current, page_count, size)
