@@ -53,9 +53,18 @@ _NOWHERE = object()
 _EMPTY: dict[str, None] = {}
 
 
+_SCALARS = (str, int, float, bool, type(None))
+_EXACT_SCALARS = frozenset(_SCALARS)
+_KEYS = (str, int, float, bool, datetime, type(None))
+
+
 def hashable(value: Any) -> Any:
     """The key under which the database's secondary indexes file `value`."""
-    return value if isinstance(value, str | int | float | bool | type(None)) else repr(value)
+    # A tuple of types, and the exact type first: `isinstance` with a union is several times
+    # slower, and this runs for every record when the catalog is built.
+    if type(value) in _EXACT_SCALARS or isinstance(value, _SCALARS):
+        return value
+    return repr(value)
 
 
 def day_of(days: Iterable[Mapping[str, Any]], field: str, pick: Callable[..., Any]) -> str | None:
@@ -83,6 +92,9 @@ def outcome(done: Any) -> int:
     return 0
 
 
+_OUTCOMES = {1: 1, 0: 2, -1: 3}
+
+
 def action_fields(tables: Tables, action_id: Any) -> dict[str, Any]:
     """The joined fields of the action `action_id` names (null when it names none)."""
     action = tables.get(ACTION_TABLE, {}).get(action_id) if isinstance(action_id, str) else None
@@ -93,7 +105,7 @@ def action_fields(tables: Tables, action_id: Any) -> dict[str, Any]:
 def session_of(tables: Tables, day: Mapping[str, Any]) -> Mapping[str, Any]:
     """The session a day belongs to ({} when none)."""
     parent = day.get(ACTION_SESSION_DATE.parent_field or "") or ""
-    if not isinstance(parent, str | int | float | bool):
+    if not isinstance(parent, _SCALARS):
         return {}
     return tables.get(_SESSIONS, {}).get(parent) or {}  # type: ignore[arg-type]
 
@@ -119,14 +131,32 @@ class _Children:
         day_parent = ACTION_SESSION_DATE.parent_field or ""
         self.sub_of: dict[str, tuple[Any, int]] = {}
         self.counts: dict[Any, list[int]] = {}
+        # Written out rather than through `_add_sub`: this runs once per subscription at start.
+        sub_of, counts_of, exact = self.sub_of, self.counts, _EXACT_SCALARS
         for sub_id, sub in tables.get(_SUBSCRIPTIONS, {}).items():
-            self._add_sub(sub_id, hashable(sub.get(sub_parent)), outcome(sub.get("done")))
+            parent = sub.get(sub_parent)
+            if type(parent) not in exact:
+                parent = hashable(parent)
+            done = sub.get("done")
+            kind = _OUTCOMES.get(done, 0) if type(done) is int else outcome(done)
+            sub_of[sub_id] = (parent, kind)
+            counts = counts_of.get(parent)
+            if counts is None:
+                counts = counts_of[parent] = [0, 0, 0, 0]
+            counts[0] += 1
+            if kind:
+                counts[kind] += 1
         self.day_parent: dict[str, Any] = {}
         self.days_of: dict[Any, dict[str, Record]] = {}
         for day_id, day in tables.get(_DAYS, {}).items():
-            parent = hashable(day.get(day_parent))
+            parent = day.get(day_parent)
+            if type(parent) not in exact:
+                parent = hashable(parent)
             self.day_parent[day_id] = parent
-            self.days_of.setdefault(parent, {})[day_id] = day
+            days = self.days_of.get(parent)
+            if days is None:
+                days = self.days_of[parent] = {}
+            days[day_id] = day
         self._dates: dict[Any, tuple[str | None, str | None]] = {}
 
     def _add_sub(self, sub_id: str, parent: Any, kind: int) -> None:
@@ -217,16 +247,21 @@ _Position = Callable[[str], int]
 class Catalog:
     """Search structures over a record container's tables, kept up to date by its changes.
 
-    `position(table, id)`, when given, says where the container lists a record it (re)creates;
+    `find(table, field, value)` gives the records of a dependent table whose parent field holds
+    `value` (the container's own secondary index): until a search needs every session's counts or
+    dates, a page's are computed from it, so that the first answer after a start does not wait
+    for the catalog to read every subscription. `position(table, id)`, when given, says where the container lists a record it (re)creates;
     without it a (re)created record is listed last, as a dict does.
     """
 
     def __init__(
         self,
         tables: Callable[[], Tables],
+        find: Callable[[str, str, Any], Iterable[Record]],
         position: Callable[[str, str], int] | None = None,
     ) -> None:
         self._tables = tables
+        self._find = find
         self._position = position
         self._lock = threading.RLock()
         self._children: _Children | None = None
@@ -385,9 +420,9 @@ class Catalog:
                 return lambda _i, r: action_fields(self._tables(), r.get("action_id"))[field]
             if field in _COUNTS:
                 n = _COUNTS.index(field)
-                return lambda i, _r: self._kids().count(i, n)
+                return lambda i, _r: self._count(i, n)
             begin_or_end = 0 if field == "date_begin" else 1
-            return lambda i, _r: self._kids().dates(i)[begin_or_end]
+            return lambda i, _r: self._dates(i)[begin_or_end]
         if table == _DAYS:
             if field == "action_id":
                 return lambda _i, r: session_of(self._tables(), r).get("action_id")
@@ -418,6 +453,21 @@ class Catalog:
                 out.append({f: get(doc_id, record) for f, get in getters})
             return out
 
+    def _count(self, session_id: str, n: int) -> int:
+        if self._children is not None:
+            return self._children.count(session_id, n)
+        subs = self._find(
+            _SUBSCRIPTIONS, ACTION_SESSION_SUBSCRIPTION.parent_field or "", session_id
+        )
+        outcomes = [outcome(sub.get("done")) for sub in subs]
+        return len(outcomes) if n == 0 else outcomes.count(n)
+
+    def _dates(self, session_id: str) -> tuple[str | None, str | None]:
+        if self._children is not None:
+            return self._children.dates(session_id)
+        days = list(self._find(_DAYS, ACTION_SESSION_DATE.parent_field or "", session_id))
+        return day_of(days, "date_begin", min), day_of(days, "date_end", max)
+
     def _kids(self) -> _Children:
         if self._children is None:
             self._children = _Children(self._tables())
@@ -431,7 +481,7 @@ class Catalog:
         kind = self._kind(table, field)
         if kind == "datetime":
             value = query.comparable(kind, value)
-        return value if isinstance(value, str | int | float | bool | datetime | None) else _NOWHERE
+        return value if isinstance(value, _KEYS) else _NOWHERE
 
     def _sort_key(self, table: str, field: str, doc_id: str, record: Record) -> Key:
         value = query.comparable(
@@ -440,10 +490,15 @@ class Catalog:
         return (True, value) if value is not None else _NULL
 
     # -- building ----------------------------------------------------------------------------------
+    def _follow(self, table: str, field: str) -> None:
+        """Before a structure of a computed field is built: follow the sessions' children, on
+        which it depends (counts and dates; a day's action, through its session)."""
+        if field in RESOURCES[table].computed:
+            self._kids()
+
     def _index(self, table: str) -> _TableIndex:
         index = self._indexes.get(table)
         if index is None:
-            self._kids()  # followed from now on: the counts and dates depend on them
             position = self._position
             index = self._indexes[table] = _TableIndex(
                 self._tables().get(table, {}).items(),
@@ -455,6 +510,7 @@ class Catalog:
         index = self._index(table)
         buckets = index.buckets.get((field, history))
         if buckets is None:
+            self._follow(table, field)
             keys: dict[str, Any] = {}
             everything: dict[Any, dict[str, None]] = {}
             active: dict[Any, dict[str, None]] = {}
@@ -474,6 +530,7 @@ class Catalog:
         index = self._index(table)
         order = index.orders.get((field, desc, history))
         if order is None:
+            self._follow(table, field)
             keys: dict[str, Key] = {}
             classes: dict[str, int] = {}
             shared: dict[Key, Key] = {}  # one key object per distinct value: less memory
@@ -518,7 +575,7 @@ class Catalog:
                 for field, wanted in conditions.items():
                     kind = resource.fields[field]
                     key = query.comparable(kind, wanted) if kind == "datetime" else wanted
-                    if not isinstance(key, str | int | float | bool | datetime):
+                    if key is None or not isinstance(key, _KEYS):
                         return None
                     buckets.append(self._buckets(table, field, history).get(key, _EMPTY))
                 buckets.sort(key=len)
@@ -549,21 +606,28 @@ class Catalog:
                     ids = list(itertools.islice(order, start, stop))
                 else:
                     ids = order[start:stop]
-            elif len(candidates) * _SORT_RATIO < len(order):
-                # A few records: sorting them beats walking past all the others.
+            elif min(stop, total - start) * len(order) > _WALK_RATIO * total * total:
+                # Few matches, spread thin: sorting them beats walking past all the others.
                 if keys is None:
                     ranked = sorted(candidates, key=index.seq.__getitem__)
                 else:
                     # Ties by id ascending in both directions: the second sort is stable.
                     ranked = sorted(sorted(candidates), key=keys.__getitem__, reverse=desc)
                 ids = ranked[start:stop]
-            else:
+            elif stop <= total - start:
+                # Walk the order until the page is found, from the end when that is nearer.
                 ids = list(itertools.islice(filter(candidates.__contains__, order), start, stop))
+            else:
+                backwards = filter(candidates.__contains__, reversed(order))
+                ids = list(itertools.islice(backwards, max(total - stop, 0), total - start))
+                ids.reverse()
             return query.Page(self.answers(table, ids), total, current, page_count, size)
 
 
-_SORT_RATIO = 8
-"""Below one record in this many, a filter's matches are sorted rather than found by a walk."""
+_WALK_RATIO = 4
+"""A filter's page is found by walking the order while that passes fewer records than this
+many times the matches; else the matches are sorted (a walk step costs about a quarter of a
+sort's step per match)."""
 _NULL: Key = (False, 0)
 _LISTS = {False: (True, False), True: (True,)}
 """A record's place is in the `history` lists of these values: active ones are in both."""

@@ -945,7 +945,7 @@ class Database:
         """The index's search structures over these tables, following every write."""
         with self.lock:
             if self._catalog is None:
-                self._catalog = Catalog(self._storage.live_tables)
+                self._catalog = Catalog(self._storage.live_tables, self._children)
                 self._storage.listeners.append(self._catalog)
             return self._catalog
 
@@ -976,6 +976,11 @@ class Database:
             written = {(t, i) for t, i, _ in self._storage.differences(tables)}
             self._matched, self._written = tables, written
             self._storage.indexes_for(tables)  # built now, at start, rather than in a reset
+
+    def _children(self, table: str, field: str, value: Any) -> list[Record]:
+        """The stored records whose indexed `field` equals `value` (under the lock; not copies)."""
+        docs = self._storage.live_tables().get(table, {})
+        return [docs[i] for i in self._storage.indexed_ids(table, field, value) if i in docs]
 
     @contextmanager
     def transaction(self) -> Iterator[None]:

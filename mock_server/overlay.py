@@ -68,8 +68,12 @@ class BaseData:
         with self._catalog_lock:
             if self._catalog is None:
                 tables = self.tables
-                self._catalog = Catalog(lambda: tables)
+                self._catalog = Catalog(lambda: tables, self._children)
             return self._catalog
+
+    def _children(self, table: str, field: str, value: Any) -> list[Record]:
+        docs = self.tables.get(table, {})
+        return [docs[i] for i in self.ids_where(table, field, value)]
 
     def ids_where(self, table: str, field: str, value: Any) -> list[str]:
         return self._indexes[(table, field)].get(_key(value), [])
@@ -161,7 +165,7 @@ class Overlay:
                 return self.base.catalog()
             if self._catalog is None:
                 view = self._view
-                self._catalog = Catalog(lambda: view, self._position)
+                self._catalog = Catalog(lambda: view, self.find, self._position)
             return self._catalog
 
     def _position(self, table: str, doc_id: str) -> int:

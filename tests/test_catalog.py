@@ -259,18 +259,18 @@ def _container(kind: str) -> Iterator[Database | Overlay]:
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
-@given(ops=_ops, warm=st.booleans(), ratio=st.sampled_from([1, 8, 10**6]))
+@given(ops=_ops, warm=st.booleans(), ratio=st.sampled_from([0, 4, 10**9]))
 @example(  # a namespace's catalog follows a record deleted and created again (listed in place)
     ops=[("create_sub", 1, 1)] * 5 + [("recreate_session", 1, 1), ("recreate_day", 1, 1)],
     warm=True,
-    ratio=8,
+    ratio=4,
 )
 def test_catalog_answers_exactly_what_a_scan_computes_after_random_writes(
     kind: str, ops: list[tuple[str, int, int]], warm: bool, ratio: int
 ) -> None:
     # Both ways to order a filter's matches (walk the order, or sort the matches) are taken.
     with _container(kind) as container, pytest.MonkeyPatch.context() as patch:
-        patch.setattr(catalog, "_SORT_RATIO", ratio)
+        patch.setattr(catalog, "_WALK_RATIO", ratio)
         rules = Rules(container, sort_aliases=ALIASES)
         if warm:
             # Every structure built before the writes, so that the writes must keep it exact;
