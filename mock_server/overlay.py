@@ -14,16 +14,15 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from mock_server.catalog import Catalog
+from mock_server.catalog import Catalog, hashable
 from mock_server.database import Record
 
 _MISSING: Any = object()
 Tables = Mapping[str, Mapping[str, Record]]
 
 
-def _key(value: Any) -> Any:
-    # The same keying as the database's indexes: unhashable values compare by their text.
-    return value if isinstance(value, str | int | float | bool | type(None)) else repr(value)
+# The same keying as the database's indexes: unhashable values compare by their text.
+_key = hashable
 
 
 class BaseData:

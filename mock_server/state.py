@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from mock_server import fixtures
+from mock_server import fixtures, rules
 from mock_server.database import Database, Record
 from mock_server.default_data import default_data
 from mock_server.namespaces import Namespaces
@@ -25,6 +25,7 @@ from mock_server.request_journal import RequestJournal
 from mock_server.resources import ID_FIELDS
 from mock_server.rules import Rules
 from mock_server.snapshots import SnapshotInfo, Snapshots, folder_for
+from openapi import CONTROL_SPEC_PATH, SPEC_PATH
 
 logger = logging.getLogger(__name__)
 
@@ -32,9 +33,13 @@ ImportMode = Literal["replace", "merge"]
 
 
 _last_read: tuple[object, tuple[fixtures.Tables, str]] | None = None
+_handed_over: dict[tuple[Path, tuple[Path, ...]], MockState] = {}
+"""States opened before the app's lifespan, by database and fixture files (`hand_over`)."""
 
 
-def read_base(data_paths: tuple[Path, ...]) -> tuple[fixtures.Tables, str]:
+def read_base(
+    data_paths: tuple[Path, ...], checked: str | None = None
+) -> tuple[fixtures.Tables, str]:
     """The base data (the `--data` files merged in order, else the default data) and its fingerprint.
 
     Raises `fixtures.FixtureInvalid` listing every problem of every file. The last result is
@@ -50,22 +55,38 @@ def read_base(data_paths: tuple[Path, ...]) -> tuple[fixtures.Tables, str]:
         key = None  # a missing file: read_file reports it
     if key is not None and _last_read is not None and _last_read[0] == key:
         return _last_read[1]
-    result = _read_base(data_paths)
+    result = _read_base(data_paths, checked)
     if key is not None:
         _last_read = (key, result)
     return result
 
 
-def _read_base(data_paths: tuple[Path, ...]) -> tuple[fixtures.Tables, str]:
+def _read_base(data_paths: tuple[Path, ...], checked: str | None) -> tuple[fixtures.Tables, str]:
     if not data_paths:
         tables = fixtures.tables_of(default_data())
         fingerprint = "default:" + _digest(json.dumps(tables, sort_keys=True).encode())
         return tables, fingerprint
-    tables = fixtures.load_files(data_paths)
     digest = hashlib.sha256()
-    for path in data_paths:
-        digest.update(str(path.resolve()).encode() + b"\0" + path.read_bytes() + b"\0")
-    return tables, "data:" + digest.hexdigest()
+    try:
+        for path in data_paths:
+            digest.update(str(path.resolve()).encode() + b"\0" + path.read_bytes() + b"\0")
+    except OSError:
+        checked = None  # load_files names the file it cannot read
+    fingerprint = "data:" + digest.hexdigest()
+    passed = checked is not None and checked == check_key(fingerprint)
+    return fixtures.load_files(data_paths, checked=passed), fingerprint
+
+
+def check_key(fingerprint: str) -> str:
+    """What a fixture's checks depend on: its content, the spec and the code that checks it.
+
+    Written beside the database once the fixture passed them (`<db>.checked`); a start with the
+    same key reads the fixture without checking it again.
+    """
+    digest = hashlib.sha256(fingerprint.encode())
+    for source in (SPEC_PATH, CONTROL_SPEC_PATH, Path(fixtures.__file__), Path(rules.__file__)):
+        digest.update(b"\0" + source.read_bytes())
+    return digest.hexdigest()
 
 
 def _digest(data: bytes) -> str:
@@ -95,6 +116,8 @@ class MockState:
         )
         self.snapshots = Snapshots(folder_for(db_path))
         self._stamp = db_path.with_name(db_path.name + ".base")
+        self.db_path = db_path
+        self.data_paths: tuple[Path, ...] = ()
 
     @staticmethod
     def open(
@@ -110,9 +133,19 @@ class MockState:
 
         A database made from the same base data keeps its state across restarts; one made from
         other data (a fixture file changed, `--data` added or dropped) starts again from the new
-        base, as a team editing its fixture expects.
+        base, as a team editing its fixture expects. A state opened beforehand for the same files
+        and handed over (`hand_over`) is taken as it is, with this request journal.
         """
-        tables, fingerprint = read_base(data_paths)
+        handed = _handed_over.pop((db_path.resolve(), data_paths), None)
+        if handed is not None:
+            handed.journal = journal
+            return handed
+        checked_stamp = db_path.with_name(db_path.name + ".checked")
+        try:
+            checked: str | None = checked_stamp.read_text(encoding="utf-8").strip()
+        except OSError:
+            checked = None
+        tables, fingerprint = read_base(data_paths, checked)
         base = fixtures.base_data(tables)
         db = Database(db_path, ID_FIELDS, Rules.indexes())
         made = not db_path.exists()
@@ -136,11 +169,13 @@ class MockState:
             db.compare_with(base.tables)
         if previous != fingerprint:
             stamp.write_text(fingerprint + "\n", encoding="utf-8")
+        if data_paths and checked != check_key(fingerprint):
+            checked_stamp.write_text(check_key(fingerprint) + "\n", encoding="utf-8")
         # Millions of long-lived records would make each full garbage collection a pause of a
         # second on a large data set (inside a reset, say): move them out of the collector's way.
         gc.collect()
         gc.freeze()
-        return MockState(
+        state = MockState(
             db,
             db_path,
             base,
@@ -149,6 +184,17 @@ class MockState:
             namespace_ttl=namespace_ttl,
             sort_aliases=sort_aliases,
         )
+        state.data_paths = data_paths
+        return state
+
+    def hand_over(self) -> None:
+        """Keep this open state for the next `open` of the same files in this process.
+
+        The command line opens the state before serving (a broken database or fixture is then
+        one line on stderr, not a traceback), and the app's lifespan opens it again: reading
+        and checking 100,000 sessions twice doubled the start-up.
+        """
+        _handed_over[(self.db_path.resolve(), self.data_paths)] = self
 
     def close(self) -> None:
         self.db.close()
