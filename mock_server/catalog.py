@@ -233,7 +233,7 @@ class _TableIndex:
                 self.historized.add(doc_id)
             else:
                 self.storage[False][doc_id] = None
-        self.buckets: dict[tuple[str, bool], dict[Any, dict[str, None]]] = {}
+        self.buckets: dict[tuple[str, bool], dict[Any, _Bucket]] = {}
         self.bucket_key: dict[str, dict[str, Any]] = {}
         self.keys: dict[str, dict[str, Key]] = {}
         self.classes: dict[str, dict[str, int]] = {}
@@ -242,6 +242,28 @@ class _TableIndex:
 
 
 _Position = Callable[[str], int]
+_Bucket = str | dict[str, None]
+"""The ids of the records with one value: a lone id as itself (a field of unique values would
+otherwise cost a dict per record), else a dict of them."""
+
+
+def _bucket_add(buckets: dict[Any, _Bucket], key: Any, doc_id: str) -> None:
+    bucket = buckets.get(key)
+    if bucket is None:
+        buckets[key] = doc_id
+    elif isinstance(bucket, str):
+        if bucket != doc_id:
+            buckets[key] = {bucket: None, doc_id: None}
+    else:
+        bucket[doc_id] = None
+
+
+def _bucket_remove(buckets: dict[Any, _Bucket], key: Any, doc_id: str) -> None:
+    bucket = buckets.get(key)
+    if bucket == doc_id:
+        del buckets[key]
+    elif isinstance(bucket, dict):
+        bucket.pop(doc_id, None)
 
 
 class Catalog:
@@ -267,6 +289,8 @@ class Catalog:
         self._children: _Children | None = None
         self._indexes: dict[str, _TableIndex] = {}
         self._getters: dict[tuple[str, str], Callable[[str, Record], Any]] = {}
+        # The matches of recent deep searches, in order; forgotten at every change.
+        self._walks: dict[tuple[Any, ...], list[str]] = {}
 
     # -- following the container ---------------------------------------------------------------
     def reset(self) -> None:
@@ -274,10 +298,12 @@ class Catalog:
         with self._lock:
             self._children = None
             self._indexes = {}
+            self._walks = {}
 
     def changed(self, table: str, doc_id: str, _record: Record | None = None) -> None:
         """Record `doc_id` of `table` changed (the container's tables already hold its new state)."""
         with self._lock:
+            self._walks.clear()
             if self._children is None and not self._indexes:
                 return
             if table == ACTION_TABLE:
@@ -316,12 +342,12 @@ class Catalog:
             old = keys.pop(doc_id, _NOWHERE)
             if old is not _NOWHERE:
                 for history in (True, False):
-                    index.buckets[(field, history)].get(old, {}).pop(doc_id, None)
+                    _bucket_remove(index.buckets[(field, history)], old, doc_id)
             if record is not None:
                 new = keys[doc_id] = self._bucket_key(table, field, doc_id, record)
-                index.buckets[(field, True)].setdefault(new, {})[doc_id] = None
+                _bucket_add(index.buckets[(field, True)], new, doc_id)
                 if not hidden:
-                    index.buckets[(field, False)].setdefault(new, {})[doc_id] = None
+                    _bucket_add(index.buckets[(field, False)], new, doc_id)
         for field in list(index.keys):
             self._resort(index, table, field, doc_id, record, was_hidden, hidden)
 
@@ -506,20 +532,20 @@ class Catalog:
             )
         return index
 
-    def _buckets(self, table: str, field: str, history: bool) -> dict[Any, dict[str, None]]:
+    def _buckets(self, table: str, field: str, history: bool) -> dict[Any, _Bucket]:
         index = self._index(table)
         buckets = index.buckets.get((field, history))
         if buckets is None:
             self._follow(table, field)
             keys: dict[str, Any] = {}
-            everything: dict[Any, dict[str, None]] = {}
-            active: dict[Any, dict[str, None]] = {}
+            everything: dict[Any, _Bucket] = {}
+            active: dict[Any, _Bucket] = {}
             hidden = index.historized
             for doc_id, record in self._tables().get(table, {}).items():
                 key = keys[doc_id] = self._bucket_key(table, field, doc_id, record)
-                everything.setdefault(key, {})[doc_id] = None
+                _bucket_add(everything, key, doc_id)
                 if doc_id not in hidden:
-                    active.setdefault(key, {})[doc_id] = None
+                    _bucket_add(active, key, doc_id)
             index.buckets[(field, True)] = everything
             index.buckets[(field, False)] = active
             index.bucket_key[field] = keys
@@ -577,7 +603,8 @@ class Catalog:
                     key = query.comparable(kind, wanted) if kind == "datetime" else wanted
                     if key is None or not isinstance(key, _KEYS):
                         return None
-                    buckets.append(self._buckets(table, field, history).get(key, _EMPTY))
+                    bucket = self._buckets(table, field, history).get(key, _EMPTY)
+                    buckets.append({bucket: None} if isinstance(bucket, str) else bucket)
                 buckets.sort(key=len)
                 if len(buckets) == 1:
                     candidates = buckets[0]
@@ -592,10 +619,10 @@ class Catalog:
             if sort_field is None:
                 order = index.storage[history]
             else:
-                found = self._order(table, sort_field, desc, history)
-                if found is None:
+                sorted_ids = self._order(table, sort_field, desc, history)
+                if sorted_ids is None:
                     return None
-                order, keys = found, index.keys[sort_field]
+                order, keys = sorted_ids, index.keys[sort_field]
             total = len(order) if candidates is None else len(candidates)
             size, current, page_count = query.bounds(total, per_page, page)
             start = (current - 1) * size
@@ -614,6 +641,16 @@ class Catalog:
                     # Ties by id ascending in both directions: the second sort is stable.
                     ranked = sorted(sorted(candidates), key=keys.__getitem__, reverse=desc)
                 ids = ranked[start:stop]
+            elif min(start, total - stop) > _REMEMBER_FROM:
+                # Deep in a long list of matches: walk it whole once, and keep it until the next
+                # change, for the next pages (a client pages through one search).
+                walk = (table, frozenset(conditions.items()), sort_field, desc, history)
+                matches = self._walks.get(walk)
+                if matches is None:
+                    if len(self._walks) >= _REMEMBERED:
+                        del self._walks[next(iter(self._walks))]
+                    matches = self._walks[walk] = list(filter(candidates.__contains__, order))
+                ids = matches[start:stop]
             elif stop <= total - start:
                 # Walk the order until the page is found, from the end when that is nearer.
                 ids = list(itertools.islice(filter(candidates.__contains__, order), start, stop))
@@ -624,6 +661,10 @@ class Catalog:
             return query.Page(self.answers(table, ids), total, current, page_count, size)
 
 
+_REMEMBER_FROM = 5_000
+"""Matches walked past before a search's whole list of matches is kept for its next pages."""
+_REMEMBERED = 8
+"""Searches whose matches are kept at once (each holds up to a table's ids)."""
 _WALK_RATIO = 4
 """A filter's page is found by walking the order while that passes fewer records than this
 many times the matches; else the matches are sorted (a walk step costs about a quarter of a

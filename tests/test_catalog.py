@@ -271,6 +271,7 @@ def test_catalog_answers_exactly_what_a_scan_computes_after_random_writes(
     # Both ways to order a filter's matches (walk the order, or sort the matches) are taken.
     with _container(kind) as container, pytest.MonkeyPatch.context() as patch:
         patch.setattr(catalog, "_WALK_RATIO", ratio)
+        patch.setattr(catalog, "_REMEMBER_FROM", 0 if ratio == 4 else 10**9)
         rules = Rules(container, sort_aliases=ALIASES)
         if warm:
             # Every structure built before the writes, so that the writes must keep it exact;
