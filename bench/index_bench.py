@@ -24,7 +24,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import orjson
 
+from mock_server.fixtures import load_files
 from mock_server.process import MockProcess
 
 TOKEN = "dev"
@@ -227,6 +229,13 @@ def startup_figures(
     return Startup(seconds, rss, peak), mock
 
 
+def write_database(db: Path, data_paths: Sequence[Path]) -> None:
+    """A database file (TinyDB JSON) holding the records of the fixture files, as if made by
+    clients' writes: the mock opens it with its default base data."""
+    tables = load_files(data_paths)
+    db.write_bytes(orjson.dumps(tables))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--url", help="a mock already serving (skips the start-up figures)")
@@ -234,17 +243,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=20)
     parser.add_argument("--starts", type=int, default=3, help="starts to take the median of")
     parser.add_argument("--startup-only", action="store_true")
+    parser.add_argument(
+        "--db-only",
+        action="store_true",
+        help="write the --data records as a database and start on it without --data (no base "
+        "data to read beside it)",
+    )
     args = parser.parse_args(argv)
     if args.url:
         index_figures(args.url, repeat=args.repeat)
         return 0
     with tempfile.TemporaryDirectory() as work:
         db = Path(work) / "db.json"
+        data: Sequence[Path] = args.data
+        if args.db_only:
+            write_database(db, data)
+            data = ()
         runs: list[Startup] = []
         mock: MockProcess | None = None
         for n in range(args.starts):
             # The first start makes the database from the fixture; the others open it.
-            startup, mock = startup_figures(db, args.data)
+            startup, mock = startup_figures(db, data)
             print(
                 f"start {n + 1} ({'created' if n == 0 else 'reopened'}): first answer after "
                 f"{startup.seconds:.2f} s, RSS {startup.rss_mib:.0f} MiB "
