@@ -1,7 +1,9 @@
 """The API's behaviour over stored records: create, view, update, delete and index.
 
 It owns the rules the spec cannot express (references, id uniqueness, date order, computed
-fields, delete with force and cascade) and computes derived fields in one place (`_answer`).
+fields, delete with force and cascade). A view computes a record's derived fields from scratch
+(`_answer_*`); an index reads them from the container's catalog (`mock_server.catalog`), which
+keeps them as writes happen and is tested against the from-scratch scan (`scan_index`).
 It reaches the records only through `mock_server.database.Records` (the database, or a namespace's
 overlay), and every write goes through one transaction so that a change is applied whole or
 not at all.
