@@ -510,10 +510,13 @@ class Catalog:
         return value if isinstance(value, _KEYS) else _NOWHERE
 
     def _sort_key(self, table: str, field: str, doc_id: str, record: Record) -> Key:
-        value = query.comparable(
-            self._kind(table, field), self._getter(table, field)(doc_id, record)
-        )
-        return (True, value) if value is not None else _NULL
+        raw = self._getter(table, field)(doc_id, record)
+        value = query.comparable(self._kind(table, field), raw)
+        if value is None:
+            return _NULL
+        if type(value) is str and value == raw:
+            value = raw  # already folded (ids, lower-case text): one string in memory, not two
+        return (True, value)
 
     # -- building ----------------------------------------------------------------------------------
     def _follow(self, table: str, field: str) -> None:
