@@ -246,7 +246,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     import uvicorn
 
-    from mock_server.app import create_app, open_store
+    from mock_server.app import create_app, open_state
     from mock_server.banner import banner
     from mock_server.connections import guarded_protocol
     from mock_server.database import StorageError
@@ -267,11 +267,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"mock_server: {exc}", file=sys.stderr)
         return 2
     try:
-        # Open once up front so that a broken database is a clear one-line error, not a trace.
-        db, _store = open_store(settings, api)
-        with db.reading():
-            actions = [dict(a) for a in db.iter_raw(ACTION_TABLE)]
-        db.close()
+        # Opened up front so that a broken database is a clear one-line error, not a trace;
+        # then handed to the app's lifespan, which would otherwise open it a second time.
+        state = open_state(settings, api=api)
+        with state.db.reading():
+            actions = [dict(a) for a in state.db.iter_raw(ACTION_TABLE)]
+        state.hand_over()
     except StorageError as exc:
         print(f"mock_server: {exc}", file=sys.stderr)
         return 2

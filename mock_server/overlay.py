@@ -14,15 +14,16 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
+from mock_server.catalog import Catalog, hashable
 from mock_server.database import Record
+from mock_server.resources import MockApi
 
 _MISSING: Any = object()
 Tables = Mapping[str, Mapping[str, Record]]
 
 
-def _key(value: Any) -> Any:
-    # The same keying as the database's indexes: unhashable values compare by their text.
-    return value if isinstance(value, str | int | float | bool | type(None)) else repr(value)
+# The same keying as the database's indexes: unhashable values compare by their text.
+_key = hashable
 
 
 class BaseData:
@@ -48,6 +49,31 @@ class BaseData:
                 for doc_id, doc in self.tables[table].items():
                     index.setdefault(_key(doc.get(field)), []).append(doc_id)
                 self._indexes[(table, field)] = index
+        self._catalog: Catalog | None = None
+        self._catalog_lock = threading.Lock()
+        self._positions: dict[str, dict[str, int]] = {}
+
+    def position(self, table: str, doc_id: str) -> int | None:
+        """Where the table lists a record (None when it holds none of that id)."""
+        with self._catalog_lock:
+            positions = self._positions.get(table)
+            if positions is None:
+                docs = self.tables.get(table, {})
+                positions = self._positions[table] = {i: n for n, i in enumerate(docs)}
+        return positions.get(doc_id)
+
+    def catalog(self, api: MockApi) -> Catalog:
+        """The index's search structures over this data set, built on first use, shared by every
+        namespace that has changed nothing."""
+        with self._catalog_lock:
+            if self._catalog is None or self._catalog.api is not api:
+                tables = self.tables
+                self._catalog = Catalog(api, lambda: tables, self._children)
+            return self._catalog
+
+    def _children(self, table: str, field: str, value: Any) -> list[Record]:
+        docs = self.tables.get(table, {})
+        return [docs[i] for i in self.ids_where(table, field, value)]
 
     def ids_where(self, table: str, field: str, value: Any) -> list[str]:
         return self._indexes[(table, field)].get(_key(value), [])
@@ -67,10 +93,13 @@ class Overlay:
         self.lock = threading.RLock()
         # table -> id -> the record as this namespace sees it, or None when deleted here.
         self._changes: dict[str, dict[str, Record | None]] = {}
-        # table -> ids created here that the base lacks, in creation order.
-        self._added: dict[str, dict[str, None]] = {}
+        # table -> ids created here that the base lacks, in creation order (and their number).
+        self._added: dict[str, dict[str, int]] = {}
         self._index: dict[tuple[str, str], dict[Any, dict[str, None]]] = {}
         self._undo: list[tuple[str, str, Any]] | None = None
+        # This namespace's own catalog, made once it has changes of its own and is searched.
+        self._catalog: Catalog | None = None
+        self._view = {table: _OverlayTable(self, table) for table in base.id_fields}
 
     # -- reading -----------------------------------------------------------------------------
     @contextmanager
@@ -124,6 +153,29 @@ class Overlay:
             if doc is not None:
                 found.append(dict(doc))
         return found
+
+    def catalog(self, api: MockApi) -> Catalog:
+        """The base data's catalog while this namespace has changed nothing; then its own.
+
+        Its own is built from this namespace's records on its first search (a namespace that
+        only reads costs nothing), and follows each of its changes from then on.
+        """
+        with self.lock:
+            if not any(self._changes.values()):
+                return self.base.catalog(api)
+            if self._catalog is None or self._catalog.api is not api:
+                view = self._view
+                self._catalog = Catalog(api, lambda: view, self.find, self._position)
+            return self._catalog
+
+    def _position(self, table: str, doc_id: str) -> int:
+        """Where this namespace lists a record: at the base's place, or after the base's records
+        in the order of first creation (a record deleted and created again keeps its place)."""
+        position = self.base.position(table, doc_id)
+        if position is not None:
+            return position
+        base = len(self.base.tables.get(table, {}))
+        return base + self._added.get(table, {}).get(doc_id, 0)
 
     def counts(self) -> dict[str, int]:
         """The number of records of each table, as this namespace sees them."""
@@ -201,7 +253,35 @@ class Overlay:
                 index.setdefault(_key(doc.get(field)), {})[doc_id] = None
         if doc is _MISSING:
             changes.pop(doc_id, None)
-            return
-        changes[doc_id] = doc
-        if doc_id not in self.base.tables.get(table, {}):
-            self._added.setdefault(table, {})[doc_id] = None
+        else:
+            changes[doc_id] = doc
+            if doc_id not in self.base.tables.get(table, {}):
+                added = self._added.setdefault(table, {})
+                added.setdefault(doc_id, len(added))
+        if self._catalog is not None:
+            self._catalog.changed(table, doc_id, self._current(table, doc_id))
+
+
+class _OverlayTable(Mapping[str, Record]):
+    """One table of an overlay as a read-only mapping, in the overlay's order (the catalog's source)."""
+
+    def __init__(self, overlay: Overlay, table: str) -> None:
+        self._overlay = overlay
+        self._table = table
+        self._id_field = overlay.base.id_fields[table]
+
+    def __getitem__(self, doc_id: str) -> Record:
+        doc = self._overlay._current(self._table, doc_id)
+        if doc is None:
+            raise KeyError(doc_id)
+        return doc
+
+    def get(self, doc_id: str, default: Any = None) -> Any:
+        doc = self._overlay._current(self._table, doc_id)
+        return default if doc is None else doc
+
+    def __iter__(self) -> Iterator[str]:
+        return (doc[self._id_field] for doc in self._overlay.iter_raw(self._table))
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self._overlay.iter_raw(self._table))

@@ -45,7 +45,8 @@ def parse_datetime(value: str) -> datetime:
     return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
 
 
-def _comparable(kind: FieldKind, value: Any) -> Any:
+def comparable(kind: FieldKind, value: Any) -> Any:
+    """What a value of a field of `kind` sorts and compares as (None stays None)."""
     if value is None:
         return None
     if kind == "date-time" and isinstance(value, str):
@@ -67,7 +68,7 @@ def matches(
         kind = fields[name]
         have = record.get(name)
         if kind == "date-time":
-            if _comparable(kind, have) != _comparable(kind, wanted):
+            if comparable(kind, have) != comparable(kind, wanted):
                 return False
         elif have != wanted:
             return False
@@ -113,7 +114,7 @@ def sort_records(
     ordered = sorted(records, key=lambda r: str(r[id_field]))
 
     def key(record: dict[str, Any]) -> tuple[bool, Any]:
-        value = _comparable(kind, record.get(name))
+        value = comparable(kind, record.get(name))
         return (value is not None, value if value is not None else 0)
 
     try:
@@ -123,16 +124,25 @@ def sort_records(
         return sorted(ordered, key=lambda r: (key(r)[0], str(key(r)[1])), reverse=descending)
 
 
+def bounds(
+    total: int, per_page: int | None, page: int | None, pagination: Pagination
+) -> tuple[int, int, int]:
+    """(page size, the page served, page count) for `total` records: the size capped at the
+    spec's limit, the page clamped to the last one."""
+    size = min(per_page or pagination.default_per_page, pagination.max_per_page)
+    page_count = math.ceil(total / size)
+    current = min(page or pagination.first_page, max(page_count, 1))
+    return size, current, page_count
+
+
 def paginate(
-    records: Sequence[dict[str, Any]],
+    records: Sequence[Any],
     per_page: int | None,
     page: int | None,
     pagination: Pagination,
 ) -> Page:
     """Cap the page size at the spec's limit, clamp the page to the last one, and slice."""
-    size = min(per_page or pagination.default_per_page, pagination.max_per_page)
     total = len(records)
-    page_count = math.ceil(total / size)
-    current = min(page or pagination.first_page, max(page_count, 1))
+    size, current, page_count = bounds(total, per_page, page, pagination)
     start = (current - 1) * size
     return Page(list(records[start : start + size]), total, current, page_count, size, pagination)

@@ -29,6 +29,22 @@ ACTION_ID = "action_id"
 HISTORIZED = "_historized"
 """Internal flag of records that are no longer active; stored, never answered."""
 
+SESSION = "action_session"
+SUBSCRIPTION = "action_session_subscription"
+DAY = "action_session_date"
+SESSION_FORMULAS = (
+    "count_subscribed",
+    "count_done",
+    "count_fail",
+    "count_unknown",
+    "date_begin",
+    "date_end",
+)
+"""The session members computed from its subscriptions and days (`mock_server.rules` has the
+formulas); its other computed members are joined from its action."""
+DAY_FORMULAS = (ACTION_ID,)
+"""The day member taken from its session; its other computed members are joined from the action."""
+
 
 @dataclass(frozen=True)
 class Constraints:
@@ -154,6 +170,16 @@ class MockApi:
         """The secondary indexes the rules need: each dependent table by its parent member."""
         return {
             r.name: (r.parent_field,) for r in self.resources.values() if r.parent_field is not None
+        }
+
+    @functools.cached_property
+    def joined(self) -> dict[str, tuple[str, ...]]:
+        """Each resource's members joined from the action catalogue: its computed members that no
+        formula gives."""
+        formulas = {SESSION: SESSION_FORMULAS, DAY: DAY_FORMULAS}
+        return {
+            name: tuple(f for f in r.computed if f not in formulas.get(name, ()))
+            for name, r in self.resources.items()
         }
 
     def by_segment(self) -> Mapping[str, Resource]:

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from mock_server import fixtures
+from mock_server import fixtures, rules
 from mock_server.database import Database, Record
 from mock_server.default_data import default_data
 from mock_server.namespaces import Namespaces
@@ -25,6 +25,7 @@ from mock_server.request_journal import RequestJournal
 from mock_server.resources import MockApi
 from mock_server.rules import Rules
 from mock_server.snapshots import SnapshotInfo, Snapshots, folder_for
+from openapi import CONTROL_SPEC_PATH
 
 logger = logging.getLogger(__name__)
 
@@ -36,10 +37,12 @@ class ApiChangeRefused(ValueError):
 
 
 _last_read: tuple[object, tuple[fixtures.Tables, str]] | None = None
+_handed_over: dict[tuple[Path, tuple[Path, ...], Path], MockState] = {}
+"""States opened before the app's lifespan, by database and fixture files (`hand_over`)."""
 
 
 def read_base(
-    data_paths: tuple[Path, ...], fmt: fixtures.FixtureFormat
+    data_paths: tuple[Path, ...], fmt: fixtures.FixtureFormat, checked: str | None = None
 ) -> tuple[fixtures.Tables, str]:
     """The base data (the `--data` files merged in order, else the default data) and its fingerprint.
 
@@ -57,24 +60,40 @@ def read_base(
         key = None  # a missing file: read_file reports it
     if key is not None and _last_read is not None and _last_read[0] == key:
         return _last_read[1]
-    result = _read_base(data_paths, fmt)
+    result = _read_base(data_paths, fmt, checked)
     if key is not None:
         _last_read = (key, result)
     return result
 
 
 def _read_base(
-    data_paths: tuple[Path, ...], fmt: fixtures.FixtureFormat
+    data_paths: tuple[Path, ...], fmt: fixtures.FixtureFormat, checked: str | None
 ) -> tuple[fixtures.Tables, str]:
     if not data_paths:
         tables = fmt.tables_of(default_data())
         fingerprint = "default:" + _digest(json.dumps(tables, sort_keys=True).encode())
         return tables, fingerprint
-    tables = fmt.load_files(data_paths)
     digest = hashlib.sha256()
-    for path in data_paths:
-        digest.update(str(path.resolve()).encode() + b"\0" + path.read_bytes() + b"\0")
-    return tables, "data:" + digest.hexdigest()
+    try:
+        for path in data_paths:
+            digest.update(str(path.resolve()).encode() + b"\0" + path.read_bytes() + b"\0")
+    except OSError:
+        checked = None  # load_files names the file it cannot read
+    fingerprint = "data:" + digest.hexdigest()
+    passed = checked is not None and checked == check_key(fingerprint, fmt.api.spec_path)
+    return fmt.load_files(data_paths, checked=passed), fingerprint
+
+
+def check_key(fingerprint: str, spec_path: Path) -> str:
+    """What a fixture's checks depend on: its content, the spec and the code that checks it.
+
+    Written beside the database once the fixture passed them (`<db>.checked`); a start with the
+    same key reads the fixture without checking it again.
+    """
+    digest = hashlib.sha256(fingerprint.encode())
+    for source in (spec_path, CONTROL_SPEC_PATH, Path(fixtures.__file__), Path(rules.__file__)):
+        digest.update(b"\0" + source.read_bytes())
+    return digest.hexdigest()
 
 
 def _digest(data: bytes) -> str:
@@ -104,6 +123,8 @@ class MockState:
         self.namespaces = Namespaces(base, api, max_namespaces=max_namespaces, ttl=namespace_ttl)
         self.snapshots = Snapshots(folder_for(db_path))
         self._stamp = db_path.with_name(db_path.name + ".base")
+        self.db_path = db_path
+        self.data_paths: tuple[Path, ...] = ()
 
     @staticmethod
     def open(
@@ -119,10 +140,21 @@ class MockState:
 
         A database made from the same base data keeps its state across restarts; one made from
         other data (a fixture file changed, `--data` added or dropped) starts again from the new
-        base, as a team editing its fixture expects.
+        base, as a team editing its fixture expects. A state opened beforehand for the same files
+        and handed over (`hand_over`) is taken as it is, with this request journal.
         """
+        handed = _handed_over.pop((db_path.resolve(), data_paths, api.spec_path), None)
+        if handed is not None:
+            handed.journal = journal
+            handed._adopt(api)  # the same spec, read again by the app
+            return handed
         fmt = fixtures.fixture_format(api)
-        tables, fingerprint = read_base(data_paths, fmt)
+        checked_stamp = db_path.with_name(db_path.name + ".checked")
+        try:
+            checked: str | None = checked_stamp.read_text(encoding="utf-8").strip()
+        except OSError:
+            checked = None
+        tables, fingerprint = read_base(data_paths, fmt, checked)
         base = fmt.base_data(tables)
         db = Database(db_path, api.id_fields, api.indexes)
         made = not db_path.exists()
@@ -146,11 +178,21 @@ class MockState:
             db.compare_with(base.tables)
         if previous != fingerprint:
             stamp.write_text(fingerprint + "\n", encoding="utf-8")
+        key = check_key(fingerprint, api.spec_path)
+        if data_paths and checked != key:
+            try:
+                checked_stamp.write_text(key + "\n", encoding="utf-8")
+            except OSError as exc:  # only a shortcut for the next start: serve without it
+                logger.warning(
+                    "cannot write %s (%s): the next start checks the fixture again",
+                    checked_stamp,
+                    exc.strerror or exc,
+                )
         # Millions of long-lived records would make each full garbage collection a pause of a
         # second on a large data set (inside a reset, say): move them out of the collector's way.
         gc.collect()
         gc.freeze()
-        return MockState(
+        state = MockState(
             db,
             db_path,
             base,
@@ -159,6 +201,17 @@ class MockState:
             namespace_ttl=namespace_ttl,
             api=api,
         )
+        state.data_paths = data_paths
+        return state
+
+    def hand_over(self) -> None:
+        """Keep this open state for the next `open` of the same files in this process.
+
+        The command line opens the state before serving (a broken database or fixture is then
+        one line on stderr, not a traceback), and the app's lifespan opens it again: reading
+        and checking 100,000 sessions twice doubled the start-up.
+        """
+        _handed_over[(self.db_path.resolve(), self.data_paths, self.api.spec_path)] = self
 
     def close(self) -> None:
         self.db.close()
@@ -196,10 +249,14 @@ class MockState:
                 raise ApiChangeRefused(
                     f"{len(problems)} stored records would not be valid under it:\n  {shown}{more}"
                 )
-            self.format = fmt
-            self.namespaces.use_api(api)
-            self.store = Rules(self.db, api)
-            self.api = api
+            self._adopt(api, fmt)
+
+    def _adopt(self, api: MockApi, fmt: fixtures.FixtureFormat | None = None) -> None:
+        """Serve through `api` from now on, without checking the records against it."""
+        self.format = fmt or fixtures.fixture_format(api)
+        self.namespaces.use_api(api)
+        self.store = Rules(self.db, api)
+        self.api = api
 
     # -- reading -------------------------------------------------------------------------------
     def _records(self, namespace: str | None) -> Database | Overlay:

@@ -1,8 +1,11 @@
-"""Reads do not wait for reads, nor writes for reads: views and creates answer while slow indexes run.
+"""Reads do not wait for reads, nor writes for reads: views and creates answer while indexes run.
 
 The database holds 20,000 sessions (and 40,000 subscriptions), and each index sorts by a computed
-field, so it computes the counts of every session: a few hundred milliseconds each. Before, each
-index held the store's lock for all of that time, and a view queued behind every one of them.
+field. Once, that computed the counts of every session: a few hundred milliseconds under the
+store's lock, and a view queued behind every index in flight. Then indexes scanned a snapshot
+outside the lock. Since issue 10 an index reads the catalog the writes keep (a few milliseconds,
+under the lock, so that no write changes it mid-search): a view or create behind four index
+loops must wait at most for the indexes in flight, not queue behind a convoy of them.
 """
 
 from __future__ import annotations
@@ -67,6 +70,9 @@ def test_views_and_creates_do_not_wait_for_slow_index_requests(tmp_path: Path) -
         view_alone = statistics.median(
             _timed(client, "GET", "/v2/action-session/view/sess-1") for _ in range(10)
         )
+        create_alone = statistics.median(
+            _timed(client, "POST", "/v2/action-session/create", json=SESSION) for _ in range(5)
+        )
 
         stop = threading.Event()
         indexes_done = []
@@ -82,7 +88,7 @@ def test_views_and_creates_do_not_wait_for_slow_index_requests(tmp_path: Path) -
         for loop in loops:
             loop.start()
         try:
-            time.sleep(index_alone / 2)  # every loop has an index in flight
+            time.sleep(max(index_alone / 2, 0.05))  # every loop has an index in flight
             views = [_timed(client, "GET", "/v2/action-session/view/sess-1") for _ in range(20)]
             creates = [
                 _timed(client, "POST", "/v2/action-session/create", json=SESSION) for _ in range(5)
@@ -99,10 +105,12 @@ def test_views_and_creates_do_not_wait_for_slow_index_requests(tmp_path: Path) -
         f"{statistics.median(views) * 1000:.1f} ms, max {max(views) * 1000:.1f} ms; "
         f"create median {statistics.median(creates) * 1000:.1f} ms"
     )
-    # Waiting for the lock, a view or a create would take at least the rest of the index in
-    # flight, and usually several whole ones (1.6 s measured, 3 indexes' worth). Sharing the
-    # interpreter with four of them, it takes a fraction of one: 0.1 s measured, but a create
-    # (an fsync, then the interpreter's lock behind four busy threads) reached half an index on
-    # a quiet machine, where indexes are quickest. One whole index keeps both apart.
-    assert statistics.median(views) < index_alone
-    assert statistics.median(creates) < index_alone
+    # The index sorted by a computed field answers from the catalog, not by a scan under the
+    # lock (a few hundred ms at this size), so the bounds below cannot hide a return of it.
+    assert index_alone < 0.1
+    # At worst a request waits for the four indexes in flight (one per loop), then runs: the
+    # interpreter is shared with them anyway. Measured: view 16.6 ms against 3.1 + 4 x 5 ms on a
+    # loaded 2-core machine. A convoy (each request behind several rounds of indexes) or a
+    # return of the scan under the lock (hundreds of ms per index) breaks the bound.
+    assert statistics.median(views) < view_alone + 4 * index_alone + 0.02
+    assert statistics.median(creates) < create_alone + 4 * index_alone + 0.02
