@@ -41,7 +41,10 @@ class ResourceHandlers:
         location = f"/v2/{self.resource.path}/view/{quote(record[self.resource.id_field], safe='')}"
         return record, 201, {"Location": location}
 
-    def view(self, id: str) -> Answer:  # noqa: A002 - the spec names the path parameter `id`
+    # A view reads one record from memory: served on the event loop, it skips the hop to a worker
+    # thread and back, which cost about a fifth of a view's time. The others stay plain `def`:
+    # an index scans, and a write waits for its fsync, neither of which may hold the loop.
+    async def view(self, id: str) -> Answer:  # noqa: A002 - the spec names the path parameter `id`
         return _store().view(self.resource.name, id), 200
 
     def update(self, id: str, body: dict[str, Any]) -> Answer:  # noqa: A002
