@@ -52,6 +52,8 @@ with a changed copy (copy on write).
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
 import copy
 import errno
 import json
@@ -216,6 +218,7 @@ class JournaledStorage(TinyStorage):
         self._flush_wanted = threading.Condition(self._flush_lock)
         self._flushed = threading.Condition(self._flush_lock)
         self._flusher: threading.Thread | None = None
+        self._async_waiters: list[tuple[int, asyncio.Future[None], asyncio.AbstractEventLoop]] = []
         self._id_fields: dict[str, str] = {}
         # The journal's length up to its last whole line, and whether a failed append could not
         # be cut off again (then the next append cuts it off first).
@@ -265,6 +268,11 @@ class JournaledStorage(TinyStorage):
             if self._journal is not None:
                 self._journal.close()
                 self._journal = None
+        self._wake_async()
+        for _number, future, loop in self._async_waiters:
+            closed = StorageError(f"the database {self.path} was closed before a write was saved")
+            loop.call_soon_threadsafe(_settle, future, closed)
+        self._async_waiters = []
 
     # -- opening ----------------------------------------------------------------------------
     def open(
@@ -636,6 +644,40 @@ class JournaledStorage(TinyStorage):
                 self._flush_wanted.notify()
                 self._flushed.wait()
 
+    async def wait_durable_async(self, number: int) -> None:
+        """`wait_durable` for a coroutine: the event loop serves others meanwhile."""
+        loop = asyncio.get_running_loop()
+        with self._flush_lock:
+            failed = self._failed.pop(number, None)
+            if failed is not None:
+                raise failed
+            if self._durable >= number:
+                return
+            if self._closed:
+                raise StorageError(f"the database {self.path} was closed before a write was saved")
+            future: asyncio.Future[None] = loop.create_future()
+            self._async_waiters.append((number, future, loop))
+            if self._flusher is None or not self._flusher.is_alive():
+                self._flusher = threading.Thread(
+                    target=self._flush, name=f"fsync {self.path.name}", daemon=True
+                )
+                self._flusher.start()
+            self._flush_wanted.notify()
+        await future
+
+    def _wake_async(self) -> None:
+        """Settle the coroutines waiting for transactions now durable (or failed)."""
+        waiting = []
+        for number, future, loop in self._async_waiters:
+            failed = self._failed.pop(number, None)
+            if failed is not None:
+                loop.call_soon_threadsafe(_settle, future, failed)
+            elif self._durable >= number:
+                loop.call_soon_threadsafe(_settle, future, None)
+            else:
+                waiting.append((number, future, loop))
+        self._async_waiters = waiting
+
     def sync_now(self) -> None:
         """Make every appended transaction durable here, holding the lock (a nested caller's)."""
         if self._durable < self._written and self._journal is not None:
@@ -682,6 +724,7 @@ class JournaledStorage(TinyStorage):
             keep += 1
         del self._undurable[:keep]
         self._flushed.notify_all()
+        self._wake_async()
 
     def _sync_failed(self, exc: OSError) -> None:
         """The fsync failed: undo every transaction not yet durable and cut its lines off."""
@@ -700,6 +743,7 @@ class JournaledStorage(TinyStorage):
                 except OSError as cut:
                     logger.error("cannot cut failed writes off %s: %s", self.journal_path, cut)
         self._durable = max(self._durable, self._written)
+        self._wake_async()
         if not self._appends_failing:
             logger.error("%s; changes are refused until it can be written", error)
             self._appends_failing = True
@@ -995,6 +1039,52 @@ def _fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
+def _settle(future: asyncio.Future[None], error: BaseException | None) -> None:
+    if future.done():
+        return  # its request was cancelled (the client went away)
+    if error is None:
+        future.set_result(None)
+    else:
+        future.set_exception(error)
+
+
+class Durability:
+    """The transactions a `deferred_durability` block committed, to be awaited on disk."""
+
+    def __init__(self) -> None:
+        self._pending: list[tuple[JournaledStorage, int]] = []
+
+    def add(self, storage: JournaledStorage, number: int) -> None:
+        self._pending.append((storage, number))
+
+    async def wait(self) -> None:
+        """Return once every transaction of the block is on disk; raise `StorageError` if one
+        never will be (it was undone, as a synchronous transaction's would be)."""
+        pending, self._pending = self._pending, []
+        for storage, number in pending:
+            await storage.wait_durable_async(number)
+
+
+_DEFERRED: contextvars.ContextVar[Durability | None] = contextvars.ContextVar(
+    "deferred_durability", default=None
+)
+
+
+@contextmanager
+def deferred_durability() -> Iterator[Durability]:
+    """Transactions inside return before their fsync; await the result's `wait()` after it.
+
+    For a handler on the event loop: its change is made in memory and appended at once, and
+    the loop serves other requests while the fsync it shares with them runs.
+    """
+    durability = Durability()
+    token = _DEFERRED.set(durability)
+    try:
+        yield durability
+    finally:
+        _DEFERRED.reset(token)
+
+
 class Records(Protocol):
     """What the domain layer needs of a record container: `Database`, or a namespace's overlay."""
 
@@ -1097,7 +1187,11 @@ class Database:
                 self._storage.sync_now()
                 self._storage.wait_durable(committed)  # durable now, or raises its failure
         if committed and not holding:
-            self._storage.wait_durable(committed)
+            deferred = _DEFERRED.get()
+            if deferred is not None:
+                deferred.add(self._storage, committed)
+            else:
+                self._storage.wait_durable(committed)
 
     @contextmanager
     def reading(self) -> Iterator[None]:

@@ -16,13 +16,14 @@ import pytest
 from mock_server.database import Database, StorageError
 from mock_server.process import MockProcess
 from mock_server.resources import RESOURCES
-from tests.conftest import AUTH
+from tests.conftest import AUTH, RunningMock
 from tests.test_crash_consistency import Writer, _check_state, _total
 
 IDS = {"parent": "pid", "child": "cid"}
 INDEXES = {"child": ("pid",)}
 THREADS = 16
 WRITES_EACH = 8
+SESSION = {"action_id": "act-1", "subtenant_id": "sub-1", "tenant_id": "ten-1"}
 
 
 def _initial() -> dict[str, list[dict[str, object]]]:
@@ -178,3 +179,60 @@ def test_sigkill_under_sixteen_concurrent_writers_loses_no_acknowledged_write(
     finally:
         mock.kill()
     assert sum(w.acknowledged for w in writers) > 50
+
+
+def test_over_http_concurrent_creates_share_fsyncs_and_each_201_follows_its_fsync(
+    start_mock: Callable[..., RunningMock], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = tmp_path / "db.json"
+    mock = start_mock(db)
+    syncs = JournalSyncs(tmp_path / "db.json.journal", delay=0.02)
+    monkeypatch.setattr(os, "fsync", syncs)
+    journal = tmp_path / "db.json.journal"
+    early: list[str] = []
+
+    def create(k: int) -> None:
+        with mock.client() as client:
+            for n in range(WRITES_EACH):
+                sid = f"gc-{k}-{n}"
+                answer = client.post(
+                    "/v2/action-session/create", json={**SESSION, "action_session_id": sid}
+                )
+                assert answer.status_code == 201, answer.text
+                if f'"{sid}"'.encode() not in journal.read_bytes()[: syncs.durable_bytes]:
+                    early.append(sid)
+
+    assert _in_parallel(create) == []
+    assert early == []
+    assert 1 <= syncs.calls <= THREADS * WRITES_EACH // 3, syncs.calls
+
+
+def test_over_http_a_failed_fsync_is_503_and_leaves_nothing_of_the_writes(
+    start_mock: Callable[..., RunningMock], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    mock = start_mock(tmp_path / "db.json")
+    syncs = JournalSyncs(tmp_path / "db.json.journal")
+    monkeypatch.setattr(os, "fsync", syncs)
+    syncs.fail_with = errno.EIO
+    answers: list[httpx.Response] = []
+
+    def create(k: int) -> None:
+        with mock.client() as client:
+            answers.append(
+                client.post(
+                    "/v2/action-session/create", json={**SESSION, "action_session_id": f"x-{k}"}
+                )
+            )
+
+    assert _in_parallel(create, threads=4) == []
+    assert sorted(a.status_code for a in answers) == [503] * 4
+    assert answers[0].json()["message"] == (
+        "The database cannot be written: the change was not saved. Retry later."
+    )
+    syncs.fail_with = None
+    with mock.client() as client:
+        for k in range(4):
+            assert client.get(f"/v2/action-session/view/x-{k}").status_code == 404
+        assert (
+            client.post("/v2/action-session/create", json={**SESSION, "action_session_id": "y-1"})
+        ).status_code == 201
