@@ -40,7 +40,8 @@ check: $(STAMP)
 schemathesis: $(STAMP)
 	$(BIN)/st run openapi/openapi.yaml --url http://$(HOST):$(PORT) -H 'Authorization: Bearer $(TOKEN)'
 
-## bench: mock throughput at 1k/10k/100k records with wrk, against Prism and default TinyDB
+## bench: mock view/create req/s, start-up, RSS and index p50/p99 at 1k/10k/100k sessions, with
+## Prism and the reference server measured in the same alternating rounds (about 10 minutes)
 bench: $(STAMP)
 	$(BIN)/python bench/mock_bench.py
 

@@ -10,36 +10,28 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from pathlib import Path
-from urllib.parse import urlparse
 
-import yaml
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
+from openapi.model import Spec, path_pattern
 
 
-def _routes(spec_paths: Iterable[Path]) -> list[tuple[re.Pattern[str], str]]:
+def _routes(specs: Iterable[Spec]) -> list[tuple[re.Pattern[str], str]]:
     routes = []
-    for spec_path in spec_paths:
-        spec = yaml.load(spec_path.read_text(encoding="utf-8"), Loader=yaml.CSafeLoader)
-        servers = spec.get("servers") or [{"url": ""}]
-        base = urlparse(servers[0]["url"]).path.rstrip("/")
-        for path, item in spec.get("paths", {}).items():
-            methods = [m.upper() for m in _METHODS if m in item]
+    for spec in specs:
+        for path, methods in spec.path_methods():
             if "GET" in methods and "HEAD" not in methods:
                 methods.append("HEAD")  # Starlette serves HEAD wherever it serves GET
-            pattern = re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(base + path))
-            routes.append((re.compile(pattern + "$"), ", ".join(sorted(methods))))
+            routes.append((path_pattern(path), ", ".join(sorted(methods))))
     return routes
 
 
 class AllowFromSpec:
     """ASGI middleware: complete the `Allow` header of 405 answers from the specs' paths."""
 
-    def __init__(self, app: ASGIApp, spec_paths: Iterable[Path]) -> None:
+    def __init__(self, app: ASGIApp, specs: Iterable[Spec]) -> None:
         self.app = app
-        self.routes = _routes(spec_paths)
+        self.routes = _routes(specs)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

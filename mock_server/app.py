@@ -3,10 +3,11 @@
 Nothing happens at import time; `create_app(settings)` builds a new, independent app each call,
 and the database is opened in the app's lifespan and closed (compacted) when it ends.
 
-The request path, outermost first: the Host check, CORS (so that every answer, errors included, reaches a page on
+The request path, outermost first: the operation matched once (`matching`), the Host check, CORS (so that every answer, errors included, reaches a page on
 another origin), nosniff, network steering (latency, delays, faults), Connexion's error boundary,
 body size and media type, routing, security, answer steering (forced statuses, failures),
-validation, the handlers.
+validation, the handlers. Connexion's per-operation set-up (decorators, parameter and body
+validators) is built once per operation, not per request (`framework`).
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
-from connexion import AsyncApp
 from connexion.middleware import MiddlewarePosition
 from connexion.resolver import RelativeResolver
 
@@ -25,8 +25,10 @@ from mock_server import control, error_responses
 from mock_server.allow import AllowFromSpec
 from mock_server.cors import CORSMiddleware
 from mock_server.database import Database
+from mock_server.framework import CompiledParameterValidator, LeanAsyncApp
 from mock_server.hosts import LOOPBACK_NAMES, AllowedHosts, is_loopback
 from mock_server.limits import BodySizeLimit
+from mock_server.matching import MatchOperation
 from mock_server.media import NoSniff, RequestMediaType
 from mock_server.namespaces import (
     CONTROL_PREFIX,
@@ -77,7 +79,7 @@ def open_store(settings: Settings, api: MockApi | None = None) -> tuple[Database
     return state.db, state.store
 
 
-def create_app(settings: Settings | None = None) -> AsyncApp | SpecReloader:
+def create_app(settings: Settings | None = None) -> LeanAsyncApp | SpecReloader:
     """A new mock app for `settings` (defaults: `Settings()`).
 
     With `settings.reload`, the app is a `SpecReloader` that serves a Connexion app rebuilt from
@@ -124,13 +126,16 @@ def _connexion_app(
     api: MockApi,
     journal: RequestJournal,
     lifespan: Callable[[Any], AbstractAsyncContextManager[dict[str, object]]] | None = None,
-) -> AsyncApp:
+) -> LeanAsyncApp:
     """The Connexion app serving `spec`: routes, security, validation, middlewares."""
-    app = AsyncApp(
+    app = LeanAsyncApp(
         __name__,
         lifespan=lifespan,
         security_map=security_map(mode=settings.auth, tokens=settings.tokens),
-        validator_map={"body": {"application/json": CollectingJSONBodyValidator}},
+        validator_map={
+            "parameter": CompiledParameterValidator,
+            "body": {"application/json": CollectingJSONBodyValidator},
+        },
     )
     app.add_api(
         settings.spec_path,
@@ -141,6 +146,7 @@ def _connexion_app(
     )
     # Middlewares added at one position run in the order added, the first outermost.
     app.add_middleware(ConnectionHandle, position=MiddlewarePosition.BEFORE_EXCEPTION)
+    app.add_middleware(MatchOperation, position=MiddlewarePosition.BEFORE_EXCEPTION, spec=spec)
     if is_loopback(settings.host) or settings.allowed_hosts:
         app.add_middleware(
             AllowedHosts,
@@ -164,7 +170,7 @@ def _connexion_app(
     app.add_middleware(
         AllowFromSpec,
         position=MiddlewarePosition.BEFORE_EXCEPTION,
-        spec_paths=(settings.spec_path, CONTROL_SPEC_PATH),
+        specs=(spec, read_spec(CONTROL_SPEC_PATH)),
     )
     app.add_middleware(
         NetworkSteering,

@@ -24,7 +24,14 @@ and `Table._update_table` copies the whole table on every write, so each write c
 What the disk may do to it, and what it does then:
 
 - A write is acknowledged only once all of its journal line is on disk (written in a loop, since a
-  write may be short, then fsynced). A failed or short append is cut off again (the journal is
+  write may be short, then fsynced). Writes share fsyncs (group commit): a transaction appends
+  its line under the lock and lets the lock go; a flusher thread fsyncs whatever has been
+  appended by then, outside the lock, and wakes the writers whose lines it made durable. Under
+  16 concurrent writers one fsync acknowledges many writes; a lone writer waits one fsync, as
+  before. Should that fsync fail, every transaction not yet durable is undone in memory (newest
+  first) and cut off the journal, and each of their writers hears the error. A transaction can
+  read what an earlier one wrote before that is durable (as in memory it is the state); what it
+  answers still waits for its own line, which comes after the earlier one's. A failed or short append is cut off again (the journal is
   truncated back to its last whole line) before the caller hears `StorageFull` (no space left) or
   `StorageError`, and the change is undone in memory: the journal never holds a torn line in the
   middle, and the next write appends after a whole one.
@@ -45,6 +52,8 @@ with a changed copy (copy on write).
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
 import copy
 import errno
 import json
@@ -202,6 +211,18 @@ class JournaledStorage(TinyStorage):
         self._journal_changes = 0
         self._snapshot_size = 0
         self._pending: list[tuple[str, str, Any]] | None = None
+        # Group commit: transactions are numbered as their lines are appended; `_durable` is the
+        # last one known to be on disk. Each one not yet durable keeps its undo list and the
+        # journal's length before its line, in case the fsync that should cover it fails.
+        self._written = 0
+        self._durable = 0
+        self._undurable: list[tuple[int, list[tuple[str, str, Any]], int]] = []
+        self._failed: dict[int, StorageError] = {}
+        self._flush_lock = lock if lock is not None else threading.RLock()
+        self._flush_wanted = threading.Condition(self._flush_lock)
+        self._flushed = threading.Condition(self._flush_lock)
+        self._flusher: threading.Thread | None = None
+        self._async_waiters: list[tuple[int, asyncio.Future[None], asyncio.AbstractEventLoop]] = []
         self._id_fields: dict[str, str] = {}
         # The journal's length up to its last whole line, and whether a failed append could not
         # be cut off again (then the next append cuts it off first).
@@ -243,7 +264,8 @@ class JournaledStorage(TinyStorage):
             raise
 
     def close(self) -> None:
-        self._closed = True  # a background compaction under way gives up
+        self._closed = True  # a background compaction under way gives up; so does the flusher
+        self._flush_wanted.notify_all()
         if self._journal is not None:
             try:
                 self.compact()
@@ -252,6 +274,11 @@ class JournaledStorage(TinyStorage):
             if self._journal is not None:
                 self._journal.close()
                 self._journal = None
+        self._wake_async()
+        for _number, future, loop in self._async_waiters:
+            closed = StorageError(f"the database {self.path} was closed before a write was saved")
+            loop.call_soon_threadsafe(_settle, future, closed)
+        self._async_waiters = []
 
     # -- opening ----------------------------------------------------------------------------
     def open(
@@ -484,6 +511,7 @@ class JournaledStorage(TinyStorage):
         for table, doc_id, _old in pending:
             latest[(table, doc_id)] = dict.get(self._tables[table], doc_id, None)
         line = json.dumps([[t, i, d] for (t, i), d in latest.items()], separators=(",", ":"))
+        start = self._journal_end
         try:
             self._append(line.encode("utf-8") + b"\n")
         except OSError as exc:
@@ -497,7 +525,10 @@ class JournaledStorage(TinyStorage):
         if self._appends_failing:
             logger.warning("the journal %s can be written again", self.journal_path)
             self._appends_failing = False
+        self._written += 1
+        self._undurable.append((self._written, pending, start))
         self._pending = None
+        self._flush_wanted.notify()
         self._journal_changes += len(latest)
         # Compare with the snapshot's size, not the current one: with inserts only, the journal
         # would otherwise never catch up. Rewriting n records every n changes keeps writes O(1).
@@ -514,6 +545,9 @@ class JournaledStorage(TinyStorage):
         if time.monotonic() < self._compact_retry_at or self._compactor is not None:
             return
         if self._lock is not None and self.size() >= self.background_compact_records:
+            # Sync what is appended first: an fsync behind the snapshot's megabytes of writes
+            # waits for them on some filesystems (ext4 commits them in the same journal).
+            self.sync_now()
             self._compactor = threading.Thread(
                 target=self._compact_in_background, name=f"compact {self.path.name}"
             )
@@ -584,6 +618,7 @@ class JournaledStorage(TinyStorage):
                     self._journal.close()
                 self._journal = journal
                 self._journal_end = len(tail)
+                self._made_durable(self._written)  # the new journal's lines were fsynced
                 self._journal_torn = False
                 self._journal_generation += 1
                 self._journal_changes -= changes
@@ -598,6 +633,141 @@ class JournaledStorage(TinyStorage):
             with self._lock:
                 self._compactor = None
 
+    # -- group commit ---------------------------------------------------------------------------
+    @property
+    def written(self) -> int:
+        """The number of the last transaction appended to the journal (0: none yet)."""
+        return self._written
+
+    def wait_durable(self, number: int) -> None:
+        """Return once transaction `number` is on disk; raise `StorageError` if it never will be.
+
+        Call it without holding the lock: waiting lets it go, so that other writers append
+        the lines the same fsync will cover.
+        """
+        with self._flush_lock:
+            while True:
+                failed = self._failed.pop(number, None)
+                if failed is not None:
+                    raise failed
+                if self._durable >= number:
+                    return
+                if self._closed:
+                    raise StorageError(
+                        f"the database {self.path} was closed before a write was saved"
+                    )
+                if self._flusher is None or not self._flusher.is_alive():
+                    self._flusher = threading.Thread(
+                        target=self._flush, name=f"fsync {self.path.name}", daemon=True
+                    )
+                    self._flusher.start()
+                self._flush_wanted.notify()
+                self._flushed.wait()
+
+    async def wait_durable_async(self, number: int) -> None:
+        """`wait_durable` for a coroutine: the event loop serves others meanwhile."""
+        loop = asyncio.get_running_loop()
+        with self._flush_lock:
+            failed = self._failed.pop(number, None)
+            if failed is not None:
+                raise failed
+            if self._durable >= number:
+                return
+            if self._closed:
+                raise StorageError(f"the database {self.path} was closed before a write was saved")
+            future: asyncio.Future[None] = loop.create_future()
+            self._async_waiters.append((number, future, loop))
+            if self._flusher is None or not self._flusher.is_alive():
+                self._flusher = threading.Thread(
+                    target=self._flush, name=f"fsync {self.path.name}", daemon=True
+                )
+                self._flusher.start()
+            self._flush_wanted.notify()
+        await future
+
+    def _wake_async(self) -> None:
+        """Settle the coroutines waiting for transactions now durable (or failed)."""
+        waiting = []
+        for number, future, loop in self._async_waiters:
+            failed = self._failed.pop(number, None)
+            if failed is not None:
+                loop.call_soon_threadsafe(_settle, future, failed)
+            elif self._durable >= number:
+                loop.call_soon_threadsafe(_settle, future, None)
+            else:
+                waiting.append((number, future, loop))
+        self._async_waiters = waiting
+
+    def sync_now(self) -> None:
+        """Make every appended transaction durable here, holding the lock (a nested caller's)."""
+        if self._durable < self._written and self._journal is not None:
+            target = self._written
+            try:
+                os.fsync(self._journal.fileno())
+            except OSError as exc:
+                self._sync_failed(exc)
+            else:
+                self._made_durable(target)
+            self._flushed.notify_all()
+
+    def _flush(self) -> None:
+        """The flusher thread: fsync what was appended, outside the lock, until closed."""
+        with self._flush_lock:
+            while not self._closed:
+                if self._durable >= self._written or self._journal is None:
+                    self._flush_wanted.wait()
+                    continue
+                target, fd = self._written, os.dup(self._journal.fileno())
+                error: OSError | None = None
+                # The flusher holds the lock exactly once here: let it go for the fsync, so that
+                # writers go on appending the lines the next fsync will cover.
+                self._flush_lock.release()
+                try:
+                    os.fsync(fd)
+                except OSError as exc:
+                    error = exc
+                finally:
+                    os.close(fd)
+                    self._flush_lock.acquire()
+                if error is None or self._durable >= target:
+                    self._made_durable(target)  # (or a compaction made them durable meanwhile)
+                else:
+                    self._sync_failed(error)
+                self._flushed.notify_all()
+
+    def _made_durable(self, number: int) -> None:
+        if number <= self._durable:
+            return
+        self._durable = number
+        keep = 0
+        while keep < len(self._undurable) and self._undurable[keep][0] <= number:
+            keep += 1
+        del self._undurable[:keep]
+        self._flushed.notify_all()
+        self._wake_async()
+
+    def _sync_failed(self, exc: OSError) -> None:
+        """The fsync failed: undo every transaction not yet durable and cut its lines off."""
+        error = _write_error(f"cannot write the journal {self.journal_path}", exc)
+        undone, self._undurable = self._undurable, []
+        for number, changes, _start in reversed(undone):
+            self._undo(changes)
+            self._failed[number] = error
+            self._journal_changes -= len(changes)
+        if undone:
+            self._journal_end = undone[0][2]
+            self._journal_torn = True  # cut off before the next append, if not here
+            if self._journal is not None:
+                try:
+                    self._cut_journal(self._journal.fileno())
+                except OSError as cut:
+                    logger.error("cannot cut failed writes off %s: %s", self.journal_path, cut)
+        self._durable = max(self._durable, self._written)
+        self._wake_async()
+        if not self._appends_failing:
+            logger.error("%s; changes are refused until it can be written", error)
+            self._appends_failing = True
+
     def _temporary_files(self) -> list[Path]:
         return [
             self.path.with_name(self.path.name + ".tmp"),
@@ -607,8 +777,11 @@ class JournaledStorage(TinyStorage):
 
     def _rollback(self) -> None:
         pending, self._pending = self._pending or [], None
+        self._undo(pending)
+
+    def _undo(self, changes: list[tuple[str, str, Any]]) -> None:
         # Undo newest first so each document gets back the value it had before the transaction.
-        for table, doc_id, old in reversed(pending):
+        for table, doc_id, old in reversed(changes):
             docs = self._tables[table]
             self._dirty.add(table)
             current = dict.get(docs, doc_id, None)
@@ -627,8 +800,7 @@ class JournaledStorage(TinyStorage):
         if self._journal_torn:
             self._cut_journal(fd)
         try:
-            _write_all(self._journal, data)
-            os.fsync(fd)
+            _write_all(self._journal, data)  # fsynced by the flusher, for several at once
         except OSError:
             try:
                 self._cut_journal(fd)
@@ -654,6 +826,7 @@ class JournaledStorage(TinyStorage):
             _remove_quietly(tmp)
             raise _write_error(f"cannot write the database {self.path}", exc) from exc
         _fsync_dir(self.path.parent)
+        self._made_durable(self._written)  # the snapshot holds every change made so far
         # The snapshot holds every change now. Should emptying the journal fail, its lines are
         # replayed over a snapshot that already holds them, which changes nothing.
         try:
@@ -924,6 +1097,52 @@ class ChangeListener(Protocol):
     def reset(self) -> None: ...
 
 
+def _settle(future: asyncio.Future[None], error: BaseException | None) -> None:
+    if future.done():
+        return  # its request was cancelled (the client went away)
+    if error is None:
+        future.set_result(None)
+    else:
+        future.set_exception(error)
+
+
+class Durability:
+    """The transactions a `deferred_durability` block committed, to be awaited on disk."""
+
+    def __init__(self) -> None:
+        self._pending: list[tuple[JournaledStorage, int]] = []
+
+    def add(self, storage: JournaledStorage, number: int) -> None:
+        self._pending.append((storage, number))
+
+    async def wait(self) -> None:
+        """Return once every transaction of the block is on disk; raise `StorageError` if one
+        never will be (it was undone, as a synchronous transaction's would be)."""
+        pending, self._pending = self._pending, []
+        for storage, number in pending:
+            await storage.wait_durable_async(number)
+
+
+_DEFERRED: contextvars.ContextVar[Durability | None] = contextvars.ContextVar(
+    "deferred_durability", default=None
+)
+
+
+@contextmanager
+def deferred_durability() -> Iterator[Durability]:
+    """Transactions inside return before their fsync; await the result's `wait()` after it.
+
+    For a handler on the event loop: its change is made in memory and appended at once, and
+    the loop serves other requests while the fsync it shares with them runs.
+    """
+    durability = Durability()
+    token = _DEFERRED.set(durability)
+    try:
+        yield durability
+    finally:
+        _DEFERRED.reset(token)
+
+
 class Records(Protocol):
     """What the domain layer needs of a record container: `Database`, or a namespace's overlay."""
 
@@ -1025,14 +1244,31 @@ class Database:
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
-        """Hold the lock; every write inside reaches the disk together, or none does."""
+        """Hold the lock; every write inside reaches the disk together, or none does.
+
+        The outermost transaction returns once its writes are on disk (raising `StorageError`
+        if they could not be written, and then they are undone), after letting the lock go.
+        """
+        # Inside a reading block the lock must stay held: the fsync is made there and then.
+        holding = self._writing() > 0 or getattr(self._local, "reader", None) is not None
         with self.lock:
+            before = self._storage.written
             self._local.writing = self._writing() + 1
             try:
                 with self._storage.transaction():
                     yield
             finally:
                 self._local.writing -= 1
+            committed = self._storage.written if self._storage.written > before else 0
+            if committed and holding and not self._writing():
+                self._storage.sync_now()
+                self._storage.wait_durable(committed)  # durable now, or raises its failure
+        if committed and not holding:
+            deferred = _DEFERRED.get()
+            if deferred is not None:
+                deferred.add(self._storage, committed)
+            else:
+                self._storage.wait_durable(committed)
 
     @contextmanager
     def reading(self) -> Iterator[None]:

@@ -63,10 +63,6 @@ def _has_body(scope: Scope) -> bool:
     return False
 
 
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
 @dataclass(frozen=True)
 class Filters:
     """What `RequestJournal.entries` keeps; None everywhere keeps everything."""
@@ -99,14 +95,81 @@ class Filters:
         return self.until is None or received < self.until
 
 
+class Recorded:
+    """One journaled request as it was seen: raw bytes, turned into its entry only when read.
+
+    Masking credentials, decoding headers and formatting the time cost more than the rest of a
+    view's path through this module; most entries are never read before they are dropped, so
+    that work is done once, on the first read (`entry`), rather than on every request.
+    """
+
+    __slots__ = (
+        "id",
+        "wall",
+        "method",
+        "path",
+        "query_string",
+        "headers",
+        "body",
+        "seen_body",
+        "status",
+        "response_headers",
+        "duration_ms",
+        "_entry",
+    )
+
+    def __init__(self, scope: Scope) -> None:
+        self.id = 0
+        self.wall = time.time()
+        self.method: str = scope["method"]
+        self.path: str = scope["path"]
+        self.query_string: bytes = scope.get("query_string", b"")
+        self.headers: list[tuple[bytes, bytes]] = list(scope.get("headers", []))
+        self.body = bytearray()
+        self.seen_body = False
+        self.status = 0
+        self.response_headers: list[tuple[bytes, bytes]] = []
+        self.duration_ms = 0.0
+        self._entry: tuple[dict[str, Any], datetime] | None = None
+
+    def entry(self) -> tuple[dict[str, Any], datetime]:
+        """The journal entry (credentials masked) and the time it was received."""
+        if self._entry is None:
+            received = datetime.fromtimestamp(self.wall, UTC)
+            stamp = received.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+            entry: dict[str, Any] = {
+                "id": self.id,
+                "time": stamp,
+                "method": self.method,
+                "path": self.path,
+                "query": _query(self.query_string),
+                "headers": _headers(self.headers),
+                "body": None,
+                "body_truncated": False,
+                "status": self.status,
+                "response_headers": _headers(self.response_headers),
+                "duration_ms": self.duration_ms,
+                "namespace": namespace_of(
+                    {"headers": self.headers, "query_string": self.query_string}
+                ),
+            }
+            if self.seen_body:
+                entry["body"] = bytes(self.body[:MAX_BODY]).decode("utf-8", errors="replace")
+                entry["body_truncated"] = len(self.body) > MAX_BODY
+            # The time as the entry shows it (milliseconds), so that filters agree with it.
+            self._entry = (entry, datetime.fromisoformat(stamp))
+        return self._entry
+
+
 class RequestJournal:
     """The last `capacity` requests, oldest first. Written and read on the server's event loop."""
 
     def __init__(self, capacity: int) -> None:
         self.capacity = capacity
-        self._entries: deque[tuple[dict[str, Any], datetime]] = deque(maxlen=capacity)
+        self._entries: deque[Recorded] = deque(maxlen=capacity)
         self._ids = itertools.count(1)
         self._arrived = asyncio.Event()
+        self._waiting = 0
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -114,17 +177,22 @@ class RequestJournal:
     def next_id(self) -> int:
         return next(self._ids)
 
-    def add(self, entry: dict[str, Any]) -> None:
-        self._entries.append((entry, datetime.fromisoformat(entry["time"])))
-        # Wake every waiter, then give later ones a fresh event to wait on.
-        self._arrived.set()
-        self._arrived = asyncio.Event()
+    def add(self, recorded: Recorded) -> None:
+        self._entries.append(recorded)
+        if self._waiting:
+            # Wake every waiter, then give later ones a fresh event to wait on.
+            self._arrived.set()
+            self._arrived = asyncio.Event()
 
     def clear(self) -> None:
         self._entries.clear()
 
     def entries(self, filters: Filters, limit: int | None = None) -> list[dict[str, Any]]:
-        found = [entry for entry, received in self._entries if filters.keep(entry, received)]
+        found = [
+            entry
+            for entry, received in (r.entry() for r in self._entries)
+            if filters.keep(entry, received)
+        ]
         return found[-limit:] if limit else found
 
     async def wait_for(
@@ -137,10 +205,13 @@ class RequestJournal:
             remaining = deadline - time.monotonic()
             if found or remaining <= 0:
                 return found
+            self._waiting += 1
             try:
                 await asyncio.wait_for(self._arrived.wait(), remaining)
             except TimeoutError:
                 return self.entries(filters, limit)
+            finally:
+                self._waiting -= 1
 
 
 class JournalMiddleware:
@@ -155,28 +226,13 @@ class JournalMiddleware:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        entry: dict[str, Any] = {
-            "id": 0,
-            "time": _now(),
-            "method": scope["method"],
-            "path": scope["path"],
-            "query": _query(scope.get("query_string", b"")),
-            "headers": _headers(scope.get("headers", [])),
-            "body": None,
-            "body_truncated": False,
-            "status": 0,
-            "response_headers": {},
-            "duration_ms": 0.0,
-            "namespace": namespace_of(scope),
-        }
-        body = bytearray()
-        seen_body = False
+        recorded = Recorded(scope)
+        body = recorded.body
 
         def keep(message: Message) -> None:
-            nonlocal seen_body
             if message["type"] == "http.request":
                 chunk = message.get("body", b"")
-                seen_body = seen_body or bool(chunk)
+                recorded.seen_body = recorded.seen_body or bool(chunk)
                 if len(body) <= MAX_BODY:
                     body.extend(chunk[: MAX_BODY + 1 - len(body)])
 
@@ -199,16 +255,15 @@ class JournalMiddleware:
 
         async def send_and_note(message: Message) -> None:
             if message["type"] == "http.response.start":
-                entry["status"] = message["status"]
-                entry["response_headers"] = _headers(message.get("headers", []))
+                recorded.status = message["status"]
+                recorded.response_headers = list(message.get("headers", []))
             await send(message)
 
         try:
-            await self.app(scope, receive_and_keep, send_and_note)
+            await self.app(
+                scope, receive if not ahead and not more else receive_and_keep, send_and_note
+            )
         finally:
-            if seen_body:
-                entry["body"] = bytes(body[:MAX_BODY]).decode("utf-8", errors="replace")
-                entry["body_truncated"] = len(body) > MAX_BODY
-            entry["duration_ms"] = round((time.perf_counter() - started) * 1000, 3)
-            entry["id"] = self.journal.next_id()
-            self.journal.add(entry)
+            recorded.duration_ms = round((time.perf_counter() - started) * 1000, 3)
+            recorded.id = self.journal.next_id()
+            self.journal.add(recorded)

@@ -36,6 +36,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mock_server import query
 from mock_server.error_responses import error_body, send_json
+from mock_server.matching import operation_of
 from mock_server.settings import MAX_DELAY_MS
 from openapi.model import Operation, Pagination, Response, Spec
 
@@ -72,8 +73,16 @@ def _prefer_tokens(values: list[str]) -> dict[str, str]:
     return tokens
 
 
+_NONE = Preferences()
+
+
 def read_preferences(scope: Scope) -> Preferences:
     """The request's preferences: `Prefer` headers, overridden by `__name` query parameters."""
+    # Most requests steer nothing: tell so from the raw bytes (ASGI header names are lower case).
+    if b"__" not in scope.get("query_string", b"") and not any(
+        name == b"prefer" for name, _ in scope.get("headers", ())
+    ):
+        return _NONE
     found = _prefer_tokens(Headers(scope=scope).getlist("prefer"))
     query_string = scope.get("query_string", b"").decode("latin-1")
     for name, value in parse_qsl(query_string, keep_blank_values=True):
@@ -120,7 +129,7 @@ class NetworkSteering:
         return (low if low == high else self._random.randint(low, high)) / 1000
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or self.spec.match(scope["method"], scope["path"]) is None:
+        if scope["type"] != "http" or operation_of(scope, self.spec) is None:
             await self.app(scope, receive, send)
             return
         try:
@@ -235,9 +244,7 @@ class AnswerSteering:
         self._random = random.Random(None if seed is None else f"{seed}:failures")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        operation = (
-            self.spec.match(scope["method"], scope["path"]) if scope["type"] == "http" else None
-        )
+        operation = operation_of(scope, self.spec) if scope["type"] == "http" else None
         if operation is None:
             await self.app(scope, receive, send)
             return

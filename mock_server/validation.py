@@ -22,6 +22,7 @@ from jsonschema import FormatChecker, ValidationError
 from starlette.types import Receive, Scope
 
 from mock_server.domain_errors import InvalidRecord, Problem, label
+from mock_server.framework import compiled
 
 # Draft 4's checker knows no `date`; the spec uses it for calendar days.
 _FORMATS = FormatChecker(["date", "date-time"])
@@ -51,7 +52,7 @@ class CollectingJSONBodyValidator(JSONRequestBodyValidator):  # type: ignore[mis
 
     @property
     def _validator(self) -> Any:
-        return Draft4RequestValidator(self._schema, format_checker=_FORMATS)
+        return compiled(self._schema, Draft4RequestValidator, _FORMATS)
 
     async def _parse(self, stream: AsyncGenerator[bytes, None], scope: Scope) -> Any:
         raw = b"".join([chunk async for chunk in stream])

@@ -13,6 +13,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 
 from openapi.document import HTTP_METHODS, SpecError, load_document, resolve
 
@@ -47,6 +48,12 @@ class Operation:
         return sorted(int(s) for s in self.responses if s.isdigit())
 
 
+def path_pattern(template: str) -> re.Pattern[str]:
+    """A regular expression matching the concrete paths of a path template: a parameter matches
+    one segment, as Connexion's router does."""
+    return re.compile(re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(template)) + "$")
+
+
 @dataclass(frozen=True)
 class Spec:
     """An OpenAPI 3.0 document and what the kit reads from it."""
@@ -61,8 +68,7 @@ class Spec:
     def __post_init__(self) -> None:
         for op in self.operations.values():
             # A path parameter matches one segment, as Connexion's router does.
-            pattern = re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(op.path))
-            self._routes.append((op.method, re.compile(pattern + "$"), op))
+            self._routes.append((op.method, path_pattern(op.path), op))
 
     def match(self, method: str, path: str) -> Operation | None:
         """The operation that serves `method` on the concrete `path`, if the document has one."""
@@ -70,6 +76,21 @@ class Spec:
             if op_method == method.upper() and pattern.match(path):
                 return op
         return None
+
+    @property
+    def base_path(self) -> str:
+        """The path of the first server's URL (`/__mock`), which prefixes every path served."""
+        servers = self.document.get("servers") or [{"url": ""}]
+        return urlparse(str(servers[0].get("url", ""))).path.rstrip("/")
+
+    def path_methods(self) -> list[tuple[str, list[str]]]:
+        """Each path as served (the base path in front) with the methods the document gives it,
+        upper case, in the document's order."""
+        return [
+            (self.base_path + path, [m.upper() for m in HTTP_METHODS if m in item])
+            for path, item in (self.document.get("paths") or {}).items()
+            if isinstance(item, Mapping)
+        ]
 
     def methods(self) -> set[str]:
         """Every HTTP method some operation uses."""
