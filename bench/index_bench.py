@@ -25,173 +25,90 @@ from typing import Any
 
 import httpx
 import orjson
+from index_timing import Latency, Shape, index_latencies
 
 from mock_server.fixtures import fixture_format
 from mock_server.process import MockProcess
 from mock_server.resources import read_mock_api
+from openapi import SPEC_PATH
+from openapi.model import read_api, read_spec
 
 TOKEN = "dev"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
-DEEP_PAGE = 400
-"""A page far from the first: 400 pages of 100 is 40,000 records in."""
 
 
-@dataclass(frozen=True)
-class Shape:
-    """One index query: a resource, a body, and a name for the table."""
-
-    resource: str
-    name: str
-    body: Mapping[str, Any]
-
-
-@dataclass(frozen=True)
-class Timing:
-    """Milliseconds per request of one shape and page."""
-
-    shape: Shape
-    page: int
-    p50: float
-    p99: float
-    total: int
-
-
-def _sample(client: httpx.Client, resource: str) -> dict[str, Any]:
-    """One record of `resource` with its answered fields, to take filter values from."""
-    response = client.post(f"/v2/{resource}/index", json={"per-page": 1, "page": 7})
+def _sample(client: httpx.Client, index_path: str) -> dict[str, Any]:
+    """One record of a resource with its answered fields, to take filter values from."""
+    response = client.post(index_path, json={"per-page": 1, "page": 7})
     response.raise_for_status()
     items: list[dict[str, Any]] = response.json()
     return items[0] if items else {}
 
 
-def shapes(client: httpx.Client) -> list[Shape]:
-    """Every sortable field both ways, every filterable field, and combinations, per resource."""
+def every_shape(client: httpx.Client) -> list[Shape]:
+    """Every sort the spec allows (members and aliases, both ways), every filter member (with a
+    value a record holds), history, and combinations, for each resource, on page 1 and on the
+    middle page of its result."""
+    api = read_api(read_spec(SPEC_PATH))
     out: list[Shape] = []
-    session = _sample(client, "action-session")
-    sort_fields = {
-        "action-session": [
-            "action_session_id", "action_id", "validity_unit", "validity", "subtenant_id",
-            "tenant_id", "manager", "assignee", "watcher", "action_code", "action_name", "name",
-            "action_type", "count_subscribed", "count_done", "count_fail", "count_unknown",
-            "date_begin", "date_end",
-        ],
-        "action-session-subscription": [
-            "action_session_subscription_id", "action_session_id", "action_subscription_id",
-            "subtenant_id", "tenant_id", "done", "warning", "certificate_id", "date_begin",
-            "date_expire",
-        ],
-        "action-session-date": [
-            "action_session_date_id", "action_session_id", "subtenant_id", "tenant_id",
-            "date_begin", "date_end", "action_id", "action_code", "action_name", "action_type",
-        ],
-    }  # fmt: skip
-    for resource, fields in sort_fields.items():
-        out.append(Shape(resource, "default order", {}))
-        out.append(Shape(resource, "history", {"history": True}))
-        sample = session if resource == "action-session" else _sample(client, resource)
-        for field in fields:
-            out.append(Shape(resource, f"sort {field}", {"sort": field}))
-            out.append(Shape(resource, f"sort -{field}", {"sort": f"-{field}"}))
-        for field in fields:
-            value = sample.get(field)
-            if field != "name" and value is not None:
-                out.append(Shape(resource, f"filter {field}", {"filter": {field: value}}))
-        tenant = sample.get("tenant_id")
-        out.append(
-            Shape(
-                resource,
-                "filter tenant_id, sort -date_end"
-                if resource != "action-session-subscription"
-                else "filter tenant_id, sort -date_expire",
-                {
-                    "filter": {"tenant_id": tenant},
-                    "sort": "-date_end"
-                    if resource != "action-session-subscription"
-                    else "-date_expire",
-                },
+    for resource in api.resources.values():
+        index = resource.path("index")
+        sample = _sample(client, index)
+        searches: list[tuple[str, dict[str, Any]]] = [
+            ("default order", {}),
+            ("history", {"history": True}),
+        ]
+        for field in (*resource.sortable, *resource.sort_aliases):
+            searches += [
+                (f"sort {field}", {"sort": field}),
+                (f"sort -{field}", {"sort": f"-{field}"}),
+            ]
+        for field in resource.filter_fields:
+            if sample.get(field) is not None:
+                searches.append((f"filter {field}", {"filter": {field: sample[field]}}))
+        last = next(f for f in reversed(resource.sortable) if f.startswith("date_"))
+        searches.append(
+            (
+                f"filter tenant_id, sort -{last}",
+                {"filter": {"tenant_id": sample.get("tenant_id")}, "sort": f"-{last}"},
             )
         )
-    out.append(
-        Shape(
-            "action-session",
-            "filter action_type + tenant_id, sort count_subscribed",
-            {
-                "filter": {"action_type": session.get("action_type"), "tenant_id": session.get("tenant_id")},
-                "sort": "count_subscribed",
-            },
-        )
-    )  # fmt: skip
-    out.append(
-        Shape(
-            "action-session",
-            "filter count_done, sort -action_name",
-            {"filter": {"count_done": session.get("count_done")}, "sort": "-action_name"},
-        )
-    )
+        for name, body in searches:
+            out.append(Shape(f"{resource.name} {name}", body, index))
+            out.append(Shape(f"{resource.name} {name}, deep page", {**body, "page": "deep"}, index))
     return out
 
 
-def _time(client: httpx.Client, url: str, body: Mapping[str, Any]) -> tuple[float, int]:
-    started = time.perf_counter()
-    response = client.post(url, json=dict(body))
-    elapsed = (time.perf_counter() - started) * 1000
-    response.raise_for_status()
-    return elapsed, int(response.headers["X-Pagination-Total-Count"])
-
-
-def _percentile(values: Sequence[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
-
-
 def index_figures(
-    base_url: str,
-    *,
-    repeat: int = 20,
-    pages: Sequence[int] = (1, DEEP_PAGE),
-    headers: Mapping[str, str] = AUTH,
-    out: Any = sys.stdout,
-) -> list[Timing]:
-    """Time every query shape on each page against the mock at `base_url`; print one row each.
-
-    Each shape is sent once to warm up (an index a shape needs may be built lazily, on its first
-    use), then `repeat` times; p99 of 20 samples is their maximum but one.
-    """
-    timings: list[Timing] = []
+    base_url: str, *, repeat: int = 20, headers: Mapping[str, str] = AUTH, out: Any = sys.stdout
+) -> dict[str, Latency | None]:
+    """Time every shape against the mock at `base_url` (`repeat` samples each); print one row
+    each and the worst p50 and p99."""
     with httpx.Client(base_url=base_url, headers=dict(headers), timeout=120) as client:
+        shapes = every_shape(client)
+    found = index_latencies(
+        base_url, headers, shapes=shapes, samples=repeat, budget=float("inf"), timeout=120
+    )
+    print(f"{'query':<72} {'p50 ms':>8} {'p99 ms':>8} {'n':>4}", file=out)
+    for name, latency in found.items():
+        if latency is None:
+            print(f"{name:<72} {'-':>8} {'-':>8} {0:>4}", file=out)
+        else:
+            print(
+                f"{name:<72} {latency.p50:>8.1f} {latency.p99:>8.1f} {latency.samples:>4}", file=out
+            )
+    answered = {n: lat for n, lat in found.items() if lat is not None}
+    if answered:
+        worst50 = max(answered, key=lambda n: answered[n].p50)
+        worst99 = max(answered, key=lambda n: answered[n].p99)
+        over = sum(1 for lat in answered.values() if lat.p99 >= 50)
         print(
-            f"{'resource':<28} {'query':<52} {'page':>5} {'p50 ms':>8} {'p99 ms':>8} {'total':>7}",
+            f"{len(found)} shapes; worst p50 {answered[worst50].p50:.1f} ms ({worst50}); worst p99 "
+            f"{answered[worst99].p99:.1f} ms ({worst99}); p99 of 50 ms or more: {over}; "
+            f"unanswered: {len(found) - len(answered)}",
             file=out,
         )
-        for shape in shapes(client):
-            url = f"/v2/{shape.resource}/index"
-            for page in pages:
-                body = {**shape.body, "page": page}
-                first, _ = _time(client, url, body)
-                samples = []
-                total = 0
-                for _ in range(repeat):
-                    elapsed, total = _time(client, url, body)
-                    samples.append(elapsed)
-                timing = Timing(
-                    shape, page, statistics.median(samples), _percentile(samples, 0.99), total
-                )
-                timings.append(timing)
-                print(
-                    f"{shape.resource:<28} {shape.name:<52} {page:>5} {timing.p50:>8.1f} "
-                    f"{timing.p99:>8.1f} {total:>7}  (first {first:.0f})",
-                    file=out,
-                    flush=True,
-                )
-    worst50 = max(timings, key=lambda t: t.p50)
-    worst99 = max(timings, key=lambda t: t.p99)
-    print(
-        f"worst p50 {worst50.p50:.1f} ms ({worst50.shape.resource} {worst50.shape.name} page "
-        f"{worst50.page}); worst p99 {worst99.p99:.1f} ms ({worst99.shape.resource} "
-        f"{worst99.shape.name} page {worst99.page})",
-        file=out,
-    )
-    return timings
+    return found
 
 
 @dataclass(frozen=True)

@@ -1,10 +1,12 @@
 """Index latency per query shape against any server of the API: p50 and p99 from a base URL.
 
-Shared by `mock_bench.py` and anyone timing the index alone (`python bench/index_timing.py
---base-url URL`). Requests are sent one at a time on one keep-alive connection, so a figure is
-one request's own time, not a queue's. Each shape is timed until it has `samples` answers or
-has used `budget` seconds, whichever comes first (a server that takes a second per search still
-finishes), after one request that warms it up.
+The one way the benchmarks time an index: `mock_bench.py` (a few shapes on every server) and
+`index_bench.py` (every filter and sort the spec allows, on the mock) both call
+`index_latencies`; alone, `python bench/index_timing.py --base-url URL`. Requests are sent one at
+a time on one keep-alive connection, so a figure is one request's own time, not a queue's. Each
+shape is timed until it has `samples` answers or has used `budget` seconds, whichever comes
+first (a server that takes a second per search still finishes), after one request that warms it
+up (an index a shape needs may be built on its first use) and tells the page count.
 """
 
 from __future__ import annotations
@@ -18,15 +20,17 @@ from typing import Any
 
 import httpx
 
-INDEX = "/v2/action-session/index"
+SESSIONS = "/v2/action-session/index"
 
 
 @dataclass(frozen=True)
 class Shape:
-    """One kind of index search: its name in tables and its body (page "deep": a middle page)."""
+    """One kind of index search: its name in tables, its body (page "deep": the middle page of
+    its own result), and the index it is sent to."""
 
     name: str
     body: Mapping[str, Any]
+    path: str = SESSIONS
 
 
 SHAPES: tuple[Shape, ...] = (
@@ -70,11 +74,11 @@ def index_latencies(
     """p50/p99 per shape (None: not one search answered within `timeout`)."""
     out: dict[str, Latency | None] = {}
     with httpx.Client(base_url=base_url, headers=dict(headers), timeout=timeout) as client:
-        first = client.post(INDEX, json={})
-        pages = int(first.headers.get("X-Pagination-Page-Count", "1") or 1)
         for shape in shapes:
             body = dict(shape.body)
             if body.get("page") == "deep":
+                first = client.post(shape.path, json={**body, "page": 1})
+                pages = int(first.headers.get("X-Pagination-Page-Count", "1") or 1)
                 body["page"] = max(1, pages // 2)
             times: list[float] = []
             errors = 0
@@ -82,7 +86,7 @@ def index_latencies(
             for n in range(samples + 1):
                 t = time.perf_counter()
                 try:
-                    ok = client.post(INDEX, json=body).status_code == 200
+                    ok = client.post(shape.path, json=body).status_code == 200
                 except httpx.TimeoutException:
                     ok = False
                 elapsed = (time.perf_counter() - t) * 1000
