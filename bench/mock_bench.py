@@ -176,7 +176,15 @@ def prism_server() -> Server | None:
 
 def wrk(url: str, seconds: float, script: Path | None = None) -> tuple[int, float, int]:
     """Requests answered, seconds taken and non-2xx answers, with 1 thread and 16 connections."""
-    cmd = ["wrk", "-t1", "-c16", f"-d{seconds}s", "-H", f"Authorization: Bearer {TOKEN}"]
+    # wrk takes whole seconds only ("-d5.0s" is an error).
+    cmd = [
+        "wrk",
+        "-t1",
+        "-c16",
+        f"-d{max(1, round(seconds))}s",
+        "-H",
+        f"Authorization: Bearer {TOKEN}",
+    ]
     if script is not None:
         cmd += ["-s", str(script)]
     out = subprocess.run([*cmd, url], capture_output=True, text=True, check=True).stdout
