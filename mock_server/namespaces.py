@@ -22,7 +22,7 @@ from connexion.lifecycle import ConnexionRequest, ConnexionResponse
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from mock_server.error_responses import error_body
+from mock_server.error_responses import error_body, send_error
 from mock_server.fixtures import fixture_format
 from mock_server.overlay import BaseData, Overlay
 from mock_server.resources import MockApi
@@ -194,17 +194,6 @@ def namespace_error(_request: ConnexionRequest, exc: Exception) -> ConnexionResp
         body=json.dumps(error_body(exc.status, str(exc))),
         headers=exc.headers,
     )
-
-
-async def send_error(
-    send: Send, status: int, message: str, headers: dict[str, str] | None = None
-) -> None:
-    """Answer with the API's error shape from an ASGI middleware (outside Connexion's handlers)."""
-    body = json.dumps(error_body(status, message)).encode()
-    raw = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
-    raw += [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in (headers or {}).items()]
-    await send({"type": "http.response.start", "status": status, "headers": raw})
-    await send({"type": "http.response.body", "body": body})
 
 
 class NamespaceMiddleware:
