@@ -646,44 +646,41 @@ class JournaledStorage(TinyStorage):
         the lines the same fsync will cover.
         """
         with self._flush_lock:
-            while True:
-                failed = self._failed.pop(number, None)
-                if failed is not None:
-                    raise failed
-                if self._durable >= number:
-                    return
-                if self._closed:
-                    raise StorageError(
-                        f"the database {self.path} was closed before a write was saved"
-                    )
-                if self._flusher is None or not self._flusher.is_alive():
-                    self._flusher = threading.Thread(
-                        target=self._flush, name=f"fsync {self.path.name}", daemon=True
-                    )
-                    self._flusher.start()
-                self._flush_wanted.notify()
+            while not self._settled(number):
+                self._ask_for_flush()
                 self._flushed.wait()
 
     async def wait_durable_async(self, number: int) -> None:
         """`wait_durable` for a coroutine: the event loop serves others meanwhile."""
         loop = asyncio.get_running_loop()
         with self._flush_lock:
-            failed = self._failed.pop(number, None)
-            if failed is not None:
-                raise failed
-            if self._durable >= number:
+            if self._settled(number):
                 return
-            if self._closed:
-                raise StorageError(f"the database {self.path} was closed before a write was saved")
             future: asyncio.Future[None] = loop.create_future()
             self._async_waiters.append((number, future, loop))
-            if self._flusher is None or not self._flusher.is_alive():
-                self._flusher = threading.Thread(
-                    target=self._flush, name=f"fsync {self.path.name}", daemon=True
-                )
-                self._flusher.start()
-            self._flush_wanted.notify()
+            self._ask_for_flush()
         await future
+
+    def _settled(self, number: int) -> bool:
+        """Under the flush lock: True once transaction `number` is on disk; raises the error it
+        failed with, or `StorageError` when the database closed first."""
+        failed = self._failed.pop(number, None)
+        if failed is not None:
+            raise failed
+        if self._durable >= number:
+            return True
+        if self._closed:
+            raise StorageError(f"the database {self.path} was closed before a write was saved")
+        return False
+
+    def _ask_for_flush(self) -> None:
+        """Under the flush lock: wake the flusher thread, starting it if it is not running."""
+        if self._flusher is None or not self._flusher.is_alive():
+            self._flusher = threading.Thread(
+                target=self._flush, name=f"fsync {self.path.name}", daemon=True
+            )
+            self._flusher.start()
+        self._flush_wanted.notify()
 
     def _wake_async(self) -> None:
         """Settle the coroutines waiting for transactions now durable (or failed)."""
