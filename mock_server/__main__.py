@@ -253,16 +253,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     from mock_server.fixture_cli import fixture_report
     from mock_server.fixtures import FixtureInvalid
     from mock_server.logs import mask_server_logs
-    from mock_server.resources import ACTION_TABLE, mock_api
+    from mock_server.resources import ACTION_TABLE, read_mock_api
     from openapi.document import SpecError
-    from openapi.model import read_api, read_spec
 
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s"
     )
     try:
-        spec = read_spec(settings.spec_path)
-        api = mock_api(read_api(spec))
+        api = read_mock_api(settings.spec_path)
     except SpecError as exc:
         print(f"mock_server: {exc}", file=sys.stderr)
         return 2
