@@ -96,6 +96,31 @@ def measure(label: str, data: Path | None, rounds: int, workdir: Path) -> None:
         control.close()
 
 
+def measure_restart(label: str, data: Path, workdir: Path) -> None:
+    """A restart on the database `measure` left (same --data): it serves before it reads its
+    base data, which the first reset then reads."""
+    args = ["--no-access-log", "--log-level", "warning", "--data", str(data)]
+    print(f"\n{label}, restarted on the same database and --data:")
+    began = time.perf_counter()
+    with MockProcess(workdir / f"{label}.json", args=args, startup_seconds=1800) as mock:
+        started = time.perf_counter() - began
+        rss = _rss_mb(mock.pid)
+        control = httpx.Client(base_url=f"{mock.base_url}/__mock", timeout=600)
+        print(
+            f"  start-up (to first answer)          {started * 1000:9.0f} ms, {rss:.0f} MB resident"
+        )
+        for attempt in ("first reset (reads the base data)", "second reset"):
+            began = time.perf_counter()
+            assert control.post("/reset").status_code == 200
+            print(f"  {attempt:<35} {(time.perf_counter() - began) * 1000:9.0f} ms")
+        print(f"  resident after the resets           {_rss_mb(mock.pid):9.0f} MB")
+        control.close()
+        stopping = time.perf_counter()
+    print(
+        f"  stop                                {(time.perf_counter() - stopping) * 1000:9.0f} ms"
+    )
+
+
 def _rss_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -124,6 +149,7 @@ def main() -> None:
             f"\n(generated {args.sessions} sessions in {time.perf_counter() - began:.1f} s, {data.stat().st_size / 1e6:.0f} MB)"
         )
         measure(f"{args.sessions} sessions", data, args.rounds, workdir)
+        measure_restart(f"{args.sessions} sessions", data, workdir)
 
 
 if __name__ == "__main__":

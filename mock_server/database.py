@@ -266,14 +266,16 @@ class JournaledStorage(TinyStorage):
     def close(self) -> None:
         self._closed = True  # a background compaction under way gives up; so does the flusher
         self._flush_wanted.notify_all()
-        if self._journal is not None:
+        # An empty journal: the snapshot on disk is the state, and rewriting it took seconds
+        # of every stop at 100,000 sessions.
+        if self._journal is not None and (self._journal_end or self._journal_torn):
             try:
                 self.compact()
             except StorageError as exc:
                 logger.warning("%s; every change is kept in %s", exc, self.journal_path)
-            if self._journal is not None:
-                self._journal.close()
-                self._journal = None
+        if self._journal is not None:
+            self._journal.close()
+            self._journal = None
         self._wake_async()
         for _number, future, loop in self._async_waiters:
             closed = StorageError(f"the database {self.path} was closed before a write was saved")
@@ -385,8 +387,16 @@ class JournaledStorage(TinyStorage):
                     f"{self.path}: table {name!r} is {_json_kind(docs)}, not an object of "
                     f"records by id; {self._start_over()}"
                 )
-            for doc_id, doc in docs.items():
-                problem = self._record_problem(name, doc_id, doc)
+            # One comprehension finds the suspects (a method call per record took 1 s at
+            # 100,000 sessions); JSON keys are strings, so the rest of the check is theirs.
+            id_field = self._id_fields.get(name)
+            suspects = [
+                doc_id
+                for doc_id, doc in docs.items()
+                if type(doc) is not dict or (id_field is not None and doc.get(id_field) != doc_id)
+            ]
+            for doc_id in suspects:
+                problem = self._record_problem(name, doc_id, docs[doc_id])
                 if problem is not None:
                     raise StorageError(f"{self.path}: {problem}; {self._start_over()}")
             tables[name] = _TrackedTable(docs)
@@ -1233,6 +1243,26 @@ class Database:
             self._matched, self._written = tables, written
             self._storage.share(tables, written)
             self._storage.indexes_for(tables)  # built now, at start, rather than in a reset
+
+    def lend(self, tables: dict[str, dict[str, Record]]) -> None:
+        """Put this state's own id and record objects into `tables` (in place, its order kept)
+        wherever a record is equal: the base data of a reopened database, read after it, then
+        holds the older objects, and its own copies are freed whole (the other way round, the
+        freed records were scattered among live ones: 180 MB more at 100,000 sessions)."""
+        with self.lock:
+            for name, docs in tables.items():
+                if name not in self._storage.live_tables():
+                    continue
+                ours = self._storage.table_dict(name)
+                keys = {doc_id: doc_id for doc_id in dict.keys(ours)}  # the key objects
+                lent: dict[str, Record] = {}
+                for doc_id, doc in docs.items():
+                    mine = dict.get(ours, doc_id, _MISSING)
+                    if mine is not _MISSING and mine == doc:
+                        lent[keys[doc_id]] = mine
+                    else:
+                        lent[doc_id] = doc
+                tables[name] = lent
 
     def _children(self, table: str, field: str, value: Any) -> list[Record]:
         """The stored records whose indexed `field` equals `value` (under the lock; not copies)."""

@@ -78,12 +78,16 @@ class FixtureInvalid(InvalidRecord):
         self.fixture_problems = problems
 
 
-def read_file(path: Path) -> Any:
-    """The document in a fixture file (YAML for .yaml/.yml, else JSON); FixtureInvalid if unreadable."""
+def read_file(path: Path, content: bytes | None = None) -> Any:
+    """The document in a fixture file (YAML for .yaml/.yml, else JSON); FixtureInvalid if unreadable.
+
+    `content`: the file's bytes, when the caller has read them already (to digest them).
+    """
     try:
+        data = path.read_bytes() if content is None else content
         if path.suffix.lower() in (".yaml", ".yml"):
-            return parse_yaml(path.read_text(encoding="utf-8"))
-        return read_json(path.read_bytes())
+            return parse_yaml(data.decode("utf-8"))
+        return read_json(data)
     except (OSError, UnicodeDecodeError, ValueError, yaml.YAMLError) as exc:
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise FixtureInvalid([FixtureProblem(str(path), "file", "", message)]) from exc
@@ -231,18 +235,26 @@ class FixtureFormat:
             for table, entries in merged.items()
         }
 
-    def load_files(self, paths: Sequence[Path], *, checked: bool = False) -> Tables:
+    def load_files(
+        self,
+        paths: Sequence[Path],
+        *,
+        checked: bool = False,
+        contents: Sequence[bytes] | None = None,
+    ) -> Tables:
         """The `--data` files merged in order, validated; every file's problems together.
 
         `checked`: these very files passed the checks before (the caller knows it by their
         digest), so they are only read and merged, as `load` would merge them: checking 100,000
         sessions' records against the schemas and the rules took most of a start-up.
+        `contents`: the files' bytes, already read (the ones the digest was taken of).
         """
         documents: list[tuple[str, Any]] = []
         problems: list[FixtureProblem] = []
-        for path in paths:
+        for number, path in enumerate(paths):
             try:
-                documents.append((str(path), read_file(path)))
+                content = None if contents is None else contents[number]
+                documents.append((str(path), read_file(path, content)))
             except FixtureInvalid as exc:
                 problems += exc.fixture_problems
         if checked and not problems:

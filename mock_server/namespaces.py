@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
+import anyio.to_thread
 from connexion.lifecycle import ConnexionRequest, ConnexionResponse
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -61,14 +62,14 @@ class Namespaces:
 
     def __init__(
         self,
-        base: BaseData,
+        base: Callable[[], BaseData],
         api: MockApi,
         *,
         max_namespaces: int,
         ttl: float,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.base = base
+        self._base = base  # asked at each use: the state may replace its base data
         self.api = api
         self.max_namespaces = max_namespaces
         self.ttl = ttl
@@ -80,7 +81,7 @@ class Namespaces:
         for name in [n for n, ns in self._namespaces.items() if now - ns.last_used > self.ttl]:
             del self._namespaces[name]
 
-    def _make(self, name: str, base: BaseData | None) -> _Namespace:
+    def _make(self, name: str, base: BaseData) -> _Namespace:
         now = self._clock()
         self._expire(now)
         if name not in self._namespaces and len(self._namespaces) >= self.max_namespaces:
@@ -93,7 +94,7 @@ class Namespaces:
                 "used one to expire (--namespace-ttl).",
                 {"Retry-After": str(retry)},
             )
-        overlay = Overlay(base or self.base)
+        overlay = Overlay(base)
         namespace = _Namespace(overlay, Rules(overlay, self.api))
         self._namespaces[name] = namespace
         return namespace
@@ -112,18 +113,20 @@ class Namespaces:
 
     def get(self, name: str) -> _Namespace:
         """Namespace `name`, made from the base data on first use; NamespaceError when full."""
+        base = self._base()  # outside the lock: the first read of a reopened base takes others
         with self._lock:
             namespace = self._namespaces.get(name)
             now = self._clock()
             if namespace is None or now - namespace.last_used > self.ttl:
                 self._namespaces.pop(name, None)
-                namespace = self._make(name, None)
+                namespace = self._make(name, base)
             namespace.last_used = now
             namespace.last_used_wall = time.time()
             return namespace
 
     def replace(self, name: str, base: BaseData | None = None) -> _Namespace:
         """Start namespace `name` afresh from `base` (default: the base data), in one step."""
+        base = base or self._base()  # outside the lock, as in `get`
         with self._lock:
             self._namespaces.pop(name, None)
             return self._make(name, base)
@@ -224,6 +227,9 @@ class NamespaceMiddleware:
             # The shared state's current rules: an edited spec (--reload) replaces them.
             state["store"] = mock.store
         if name is not None and mock is not None and not scope["path"].startswith(CONTROL_PREFIX):
+            if not mock.base_ready:
+                # Seconds at 100,000 sessions: on a worker thread, not on the event loop.
+                await anyio.to_thread.run_sync(lambda: mock.base)
             try:
                 state["store"] = mock.namespaces.get(name).store
             except NamespaceError as exc:

@@ -12,7 +12,9 @@ import gc
 import hashlib
 import json
 import logging
-from collections.abc import Mapping
+import threading
+import time
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Literal
 
@@ -71,17 +73,31 @@ def _read_base(
 ) -> tuple[fixtures.Tables, str]:
     if not data_paths:
         tables = fmt.tables_of(default_data())
-        fingerprint = "default:" + _digest(json.dumps(tables, sort_keys=True).encode())
-        return tables, fingerprint
+        return tables, _default_fingerprint(tables)
+    found = _data_fingerprint(data_paths)
+    if found is None:
+        return fmt.load_files(data_paths), ""  # raises FixtureInvalid naming the unreadable file
+    fingerprint, contents = found
+    passed = checked is not None and checked == check_key(fingerprint, fmt.api.spec_path)
+    return fmt.load_files(data_paths, checked=passed, contents=contents), fingerprint
+
+
+def _default_fingerprint(tables: fixtures.Tables) -> str:
+    return "default:" + _digest(json.dumps(tables, sort_keys=True).encode())
+
+
+def _data_fingerprint(data_paths: tuple[Path, ...]) -> tuple[str, list[bytes]] | None:
+    """The fingerprint of the `--data` files and their bytes; None when one cannot be read."""
     digest = hashlib.sha256()
+    contents = []
     try:
         for path in data_paths:
-            digest.update(str(path.resolve()).encode() + b"\0" + path.read_bytes() + b"\0")
+            content = path.read_bytes()
+            digest.update(str(path.resolve()).encode() + b"\0" + content + b"\0")
+            contents.append(content)
     except OSError:
-        checked = None  # load_files names the file it cannot read
-    fingerprint = "data:" + digest.hexdigest()
-    passed = checked is not None and checked == check_key(fingerprint, fmt.api.spec_path)
-    return fmt.load_files(data_paths, checked=passed), fingerprint
+        return None
+    return "data:" + digest.hexdigest(), contents
 
 
 def check_key(fingerprint: str, spec_path: Path) -> str:
@@ -100,6 +116,76 @@ def _digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def _reopened(
+    db_path: Path,
+    data_paths: tuple[Path, ...],
+    previous: str | None,
+    checked: str | None,
+    api: MockApi,
+) -> list[bytes] | None:
+    """The `--data` files' bytes when the database exists, was made from these very files and
+    they passed the checks of this code and spec: the base data can then be read after start.
+
+    Reading, merging and comparing 100,000 sessions' base data took over half of a restart,
+    and a restart on the same data is the common case (a team's mock, restarted daily).
+    """
+    if not data_paths or previous is None or not db_path.exists():
+        return None
+    found = _data_fingerprint(data_paths)
+    if found is None or found[0] != previous or checked != check_key(found[0], api.spec_path):
+        return None
+    return found[1]
+
+
+def _base_of_reopened(
+    db: Database,
+    fmt: fixtures.FixtureFormat,
+    data_paths: tuple[Path, ...],
+    contents: list[bytes],
+) -> BaseData:
+    tables = fmt.load_files(data_paths, checked=True, contents=contents)
+    db.lend(tables)
+    base = fmt.base_data(tables)
+    db.compare_with(base.tables)
+    gc.freeze()  # as at start: the base's records live as long as the process
+    return base
+
+
+class _PendingBase:
+    """The base data of a reopened database, read when first needed: by a reset, a namespace,
+    a spec or fixture edit. Read on a thread while the mock served, it slowed the first answers
+    by seconds (the parse holds the interpreter), so a restart serves first and the first reset
+    pays for the base (about 5 s at 100,000 sessions), once. Until then the process holds the
+    database and the files' bytes: the base is what the files held at start, edits or not.
+
+    Read in the thread that asks, holding no lock but this one (callers ask before they take the
+    database's or the namespaces' lock, which reading it takes).
+    """
+
+    def __init__(self, read: Callable[[], BaseData]) -> None:
+        self._read: Callable[[], BaseData] | None = read
+        self._base: BaseData | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def done(self) -> bool:
+        return self._base is not None
+
+    def result(self) -> BaseData:
+        """The base data, read now unless it has been (one reader; the others wait for it)."""
+        with self._lock:
+            if self._base is None:
+                assert self._read is not None
+                began = time.perf_counter()
+                self._base = self._read()  # an error propagates; the next call tries again
+                self._read = None  # and with it the files' bytes
+                logger.info(
+                    "base data of the reopened database read in %.1f s",
+                    time.perf_counter() - began,
+                )
+            return self._base
+
+
 class MockState:
     """Everything the control API manages, for one running mock."""
 
@@ -107,7 +193,7 @@ class MockState:
         self,
         db: Database,
         db_path: Path,
-        base: BaseData,
+        base: BaseData | _PendingBase,
         *,
         journal: RequestJournal,
         max_namespaces: int,
@@ -118,9 +204,11 @@ class MockState:
         self.api = api
         self.format = fixtures.fixture_format(api)
         self.store = Rules(db, api)
-        self.base = base
+        self._base = base
         self.journal = journal
-        self.namespaces = Namespaces(base, api, max_namespaces=max_namespaces, ttl=namespace_ttl)
+        self.namespaces = Namespaces(
+            lambda: self.base, api, max_namespaces=max_namespaces, ttl=namespace_ttl
+        )
         self.snapshots = Snapshots(folder_for(db_path))
         self._stamp = db_path.with_name(db_path.name + ".base")
         self.db_path = db_path
@@ -148,22 +236,31 @@ class MockState:
             handed.journal = journal
             handed._adopt(api)  # the same spec, read again by the app
             return handed
+        gc.collect()  # the garbage of start-up, so that none of it is frozen with the records
         fmt = fixtures.fixture_format(api)
         checked_stamp = db_path.with_name(db_path.name + ".checked")
         try:
             checked: str | None = checked_stamp.read_text(encoding="utf-8").strip()
         except OSError:
             checked = None
-        tables, fingerprint = read_base(data_paths, fmt, checked)
-        base = fmt.base_data(tables)
-        db = Database(db_path, api.id_fields, api.indexes)
-        made = not db_path.exists()
-        db.open(lambda: {name: list(docs.values()) for name, docs in tables.items()})
         stamp = db_path.with_name(db_path.name + ".base")
         try:
             previous = stamp.read_text(encoding="utf-8").strip()
         except OSError:
             previous = None
+        reopened = _reopened(db_path, data_paths, previous, checked, api)
+        if reopened is not None:
+            db = Database(db_path, api.id_fields, api.indexes)
+            db.open(dict)  # it exists: nothing to make it from
+            contents = reopened
+            pending = _PendingBase(lambda: _base_of_reopened(db, fmt, data_paths, contents))
+            return MockState._made(db, db_path, pending, data_paths, journal, max_namespaces,
+                                   namespace_ttl, api)  # fmt: skip
+        tables, fingerprint = read_base(data_paths, fmt, checked)
+        base = fmt.base_data(tables)
+        db = Database(db_path, api.id_fields, api.indexes)
+        made = not db_path.exists()
+        db.open(lambda: {name: list(docs.values()) for name, docs in tables.items()})
         # A database older than the stamp was made from the default data.
         if previous != fingerprint and not (
             previous is None and fingerprint.startswith("default:")
@@ -188,9 +285,25 @@ class MockState:
                     checked_stamp,
                     exc.strerror or exc,
                 )
+        return MockState._made(
+            db, db_path, base, data_paths, journal, max_namespaces, namespace_ttl, api
+        )
+
+    @staticmethod
+    def _made(
+        db: Database,
+        db_path: Path,
+        base: BaseData | _PendingBase,
+        data_paths: tuple[Path, ...],
+        journal: RequestJournal,
+        max_namespaces: int,
+        namespace_ttl: float,
+        api: MockApi,
+    ) -> MockState:
         # Millions of long-lived records would make each full garbage collection a pause of a
         # second on a large data set (inside a reset, say): move them out of the collector's way.
-        gc.collect()
+        # (The collection before freezing is done in `open`, before the records are read: here
+        # it took a second at 100,000 sessions.)
         gc.freeze()
         state = MockState(
             db,
@@ -203,6 +316,22 @@ class MockState:
         )
         state.data_paths = data_paths
         return state
+
+    @property
+    def base(self) -> BaseData:
+        """The base data (on a reopened database, read on first use: ask outside any lock)."""
+        if isinstance(self._base, _PendingBase):
+            self._base = self._base.result()
+        return self._base
+
+    @base.setter
+    def base(self, base: BaseData) -> None:
+        self._base = base
+
+    @property
+    def base_ready(self) -> bool:
+        """Whether `base` answers at once (else it first reads a reopened database's base)."""
+        return not isinstance(self._base, _PendingBase) or self._base.done
 
     def hand_over(self) -> None:
         """Keep this open state for the next `open` of the same files in this process.
@@ -231,11 +360,12 @@ class MockState:
                 "are kept; restart the mock with a fresh --db to serve it"
             )
         fmt = fixtures.FixtureFormat(api)
+        base_data = self.base  # read before the lock, which reading it takes
         with self.db.transaction():
             states: list[tuple[str, Database | Overlay]] = [("shared state", self.db)]
             states += [(f"namespace {n}", overlay) for n, overlay in self.namespaces.overlays()]
             documents = [(name, fmt.document(self._tables(records))) for name, records in states]
-            base = {t: d.values() for t, d in self.base.tables.items()}
+            base = {t: d.values() for t, d in base_data.tables.items()}
             documents.append(("base data", fmt.document(base)))
             problems: list[fixtures.FixtureProblem] = []
             for name, document in documents:
@@ -324,13 +454,14 @@ class MockState:
         """
         try:
             tables, fingerprint = read_base(data_paths, self.format)
+            base_data = self.base  # read before the lock, which reading it takes
             with self.db.transaction():
                 state = {
                     table: {r[self.api.id_fields[table]]: r for r in self.db.iter_raw(table)}
                     for table in self.api.id_fields
                 }
                 for table, new in tables.items():
-                    old = self.base.tables.get(table, {})
+                    old = base_data.tables.get(table, {})
                     for doc_id in [*old, *(i for i in new if i not in old)]:
                         if old.get(doc_id) != new.get(doc_id):
                             if doc_id in new:
@@ -349,7 +480,6 @@ class MockState:
             )
             return False
         self.base = self.format.base_data(tables)
-        self.namespaces.base = self.base
         self._stamp.write_text(fingerprint + "\n", encoding="utf-8")
         logger.info("applied the edited fixture files")
         return True

@@ -1,0 +1,98 @@
+"""A database reopened on the same `--data` files serves at once and reads its base data when
+first needed: resets and namespaces still go to exactly the files as they were at start, and a
+stop with nothing to save leaves the database file alone."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from mock_server.fixtures import dumps
+from mock_server.generate import generate
+from tests.conftest import RunningMock
+
+READ = "base data of the reopened database read"
+NEW_SESSION = {"action_id": "act-a001", "subtenant_id": "sub-x", "tenant_id": "ten-x"}
+
+
+def _fixture(path: Path) -> tuple[Path, dict[str, object]]:
+    document = generate(40, seed=5)
+    path.write_text(dumps(document), encoding="utf-8")
+    return path, document
+
+
+def test_a_reopened_database_keeps_its_changes_and_resets_to_the_fixture_as_it_was_at_start(
+    start_mock: Callable[..., RunningMock], tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    fixture, document = _fixture(tmp_path / "data.json")
+    sessions = [s["action_session_id"] for s in document["action-session"]]  # type: ignore[index]
+    gone, changed = sessions[0], sessions[1]
+    first = start_mock(tmp_path / "db.json", data_paths=(fixture,))
+    with first.client() as client:
+        assert client.delete(f"/v2/action-session/delete/{gone}?force=true").status_code == 204
+        assert client.put(f"/v2/action-session/update/{changed}", json={"validity": 7}).is_success
+        created = client.post("/v2/action-session/create", json=NEW_SESSION)
+        assert created.status_code == 201
+        new_id = created.json()["action_session_id"]
+        exported = client.get(f"{first.base_url}/__mock/export").json()
+    first.stop()
+    assert exported != document
+
+    caplog.set_level(logging.INFO, logger="mock_server.state")
+    again = start_mock(tmp_path / "db.json", data_paths=(fixture,))
+    # Edited after the start: the base stays what the mock started from.
+    fixture.write_text(dumps(generate(3, seed=9)), encoding="utf-8")
+    with again.client() as client:
+        # Served from the database alone, every change kept; the base not read yet.
+        assert client.get(f"/v2/action-session/view/{gone}").status_code == 404
+        view = client.get(f"/v2/action-session/view/{changed}")
+        assert view.status_code == 200 and view.json()["validity"] == 7
+        assert client.get(f"/v2/action-session/view/{new_id}").status_code == 200
+        assert client.get(f"{again.base_url}/__mock/export").json() == exported
+        assert not any(READ in r.getMessage() for r in caplog.records)
+
+        # A namespace starts from the base: the deleted session is there, the created one not.
+        spaced = {"X-Mock-Namespace": "reopened"}
+        answer = client.get(f"/v2/action-session/view/{gone}", headers=spaced)
+        assert answer.status_code == 200
+        assert answer.json()["action_session_id"] == gone
+        assert client.get(f"/v2/action-session/view/{new_id}", headers=spaced).status_code == 404
+        assert sum(READ in r.getMessage() for r in caplog.records) == 1
+
+        reset = client.post(f"{again.base_url}/__mock/reset")
+        assert reset.status_code == 200
+        assert reset.json()["counts"]["action-session"] == len(sessions)
+        assert client.get(f"{again.base_url}/__mock/export").json() == document
+        assert client.get(f"/v2/action-session/view/{gone}").status_code == 200
+        assert client.get(f"/v2/action-session/view/{new_id}").status_code == 404
+        # Read once, by the namespace; the reset used it.
+        assert sum(READ in r.getMessage() for r in caplog.records) == 1
+
+
+def test_a_stop_with_nothing_to_save_leaves_the_database_file_untouched(
+    start_mock: Callable[..., RunningMock], tmp_path: Path
+) -> None:
+    db = tmp_path / "db.json"
+    first = start_mock(db)
+    with first.client() as client:
+        body = {**NEW_SESSION, "action_id": "act-1"}  # the default data's actions
+        assert client.post("/v2/action-session/create", json=body).status_code == 201
+    first.stop()
+    written = db.stat()
+    assert (tmp_path / "db.json.journal").stat().st_size == 0  # the write went into the file
+
+    again = start_mock(db)
+    with again.client() as client:
+        assert client.post("/v2/action-session/index", json={}).status_code == 200
+    again.stop()
+    kept = db.stat()
+    assert (kept.st_ino, kept.st_mtime_ns, kept.st_size) == (
+        written.st_ino,
+        written.st_mtime_ns,
+        written.st_size,
+    )
+    assert json.loads(db.read_bytes())  # still a whole TinyDB file
