@@ -8,6 +8,7 @@ import json
 import logging
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -19,7 +20,7 @@ READ = "base data of the reopened database read"
 NEW_SESSION = {"action_id": "act-a001", "subtenant_id": "sub-x", "tenant_id": "ten-x"}
 
 
-def _fixture(path: Path) -> tuple[Path, dict[str, object]]:
+def _fixture(path: Path) -> tuple[Path, dict[str, Any]]:
     document = generate(40, seed=5)
     path.write_text(dumps(document), encoding="utf-8")
     return path, document
@@ -29,7 +30,7 @@ def test_a_reopened_database_keeps_its_changes_and_resets_to_the_fixture_as_it_w
     start_mock: Callable[..., RunningMock], tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     fixture, document = _fixture(tmp_path / "data.json")
-    sessions = [s["action_session_id"] for s in document["action-session"]]  # type: ignore[index]
+    sessions = [s["action_session_id"] for s in document["action-session"]]
     gone, changed = sessions[0], sessions[1]
     first = start_mock(tmp_path / "db.json", data_paths=(fixture,))
     with first.client() as client:
