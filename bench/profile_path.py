@@ -1,8 +1,8 @@
 """Where a request's time goes: py-spy samples a mock child process while wrk loads one operation.
 
 Not a test: it prints a profile. `pip install py-spy` first (it is not a dependency of the
-project). Run `python bench/profile_path.py view` (or `create`, `index`): the mock starts on the
-default data, wrk warms it up and then loads it while py-spy records every thread; the table is
+project). Run `python bench/profile_path.py view` (or `create`, `index`; `--data FILE` to serve
+a generated fixture instead): the mock starts on the default data, wrk warms it up and then loads it while py-spy records every thread; the table is
 each frame's share of the samples taken on the event loop's thread (the one that serves every
 request; the worker threads and the fsync thread are listed apart), inclusive of what it calls,
 for the mock's own modules, Connexion's middleware and decorators, jsonschema and uvicorn.
@@ -47,6 +47,7 @@ def summarise(raw_file: Path, top: int) -> None:
     threads: collections.Counter[str] = collections.Counter()
     loop_total = 0
     inclusive: collections.Counter[str] = collections.Counter()
+    others: collections.Counter[str] = collections.Counter()
     for line in raw_file.read_text().splitlines():
         stack, _, count = line.rpartition(" ")
         frames = stack.split(";")
@@ -54,11 +55,18 @@ def summarise(raw_file: Path, top: int) -> None:
         thread = re.sub(r"\s*\(\d+\)", "", frames[0]).replace("thread ", "")
         threads[thread] += n
         if "MainThread" not in frames[0]:
+            for name in dict.fromkeys(_frame(f) for f in frames[1:]):
+                if "mock_server" in name or "anyio" in name:
+                    others[f"{thread}: {name}"] += n
             continue
         loop_total += n
         for name in dict.fromkeys(_frame(f) for f in frames[1:]):
             inclusive[name] += n
     print("samples per thread:", ", ".join(f"{t} {n}" for t, n in threads.most_common(6)))
+    if others:
+        print("\nother threads, their most sampled frames of ours (inclusive):")
+        for name, n in others.most_common(8):
+            print(f"{n:6d}  {name}")
     print(f"\nevent loop thread ({loop_total} samples), inclusive share:")
     shown = 0
     for name, n in inclusive.most_common():
@@ -76,12 +84,25 @@ def main() -> int:
     parser.add_argument("operation", choices=sorted(OPERATIONS))
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--top", type=int, default=60)
+    parser.add_argument(
+        "--data", type=Path, help="a fixture file to serve (a `generate` one): a large data set"
+    )
     args = parser.parse_args()
     for tool in ("wrk", "py-spy"):
         if shutil.which(tool) is None:
             print(f"profile: {tool} is not installed", file=sys.stderr)
             return 2
     method, path, body = OPERATIONS[args.operation]
+    mock_args: list[str] = []
+    if args.data is not None:
+        # The fixture's own records: the default data's ids are not in a generated one.
+        document = json.loads(args.data.read_bytes())
+        session = document["action-session"][0]
+        if args.operation == "view":
+            path = f"/v2/action-session/view/{session['action_session_id']}"
+        elif args.operation == "create":
+            body = {**(body or {}), "action_id": document["actions"][0]["action_id"]}
+        mock_args = ["--data", str(args.data.resolve())]
     with tempfile.TemporaryDirectory(prefix="mock-profile-") as tmp:
         work = Path(tmp)
         script = work / "request.lua"
@@ -91,7 +112,7 @@ def main() -> int:
             + 'wrk.headers["Content-Type"] = "application/json"\n'
         )
         raw = work / "profile.raw"
-        with MockProcess(work / "db.json") as mock:
+        with MockProcess(work / "db.json", args=mock_args, startup_seconds=600) as mock:
             wrk = ["wrk", "-t1", "-c16", "-H", "Authorization: Bearer dev", "-s", str(script)]
             url = mock.base_url + path
             subprocess.run([*wrk, "-d2s", url], check=True, capture_output=True)

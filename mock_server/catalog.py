@@ -54,7 +54,8 @@ _EMPTY: dict[str, None] = {}
 
 
 _SCALARS = (str, int, float, bool, type(None))
-_EXACT_SCALARS = frozenset(_SCALARS)
+EXACT_SCALARS = frozenset(_SCALARS)
+"""The types `hashable` files as they are (exactly these; subclasses are checked)."""
 _KEYS = (str, int, float, bool, datetime, type(None))
 
 
@@ -62,7 +63,7 @@ def hashable(value: Any) -> Any:
     """The key under which the database's secondary indexes file `value`."""
     # A tuple of types, and the exact type first: `isinstance` with a union is several times
     # slower, and this runs for every record when the catalog is built.
-    if type(value) in _EXACT_SCALARS or isinstance(value, _SCALARS):
+    if type(value) in EXACT_SCALARS or isinstance(value, _SCALARS):
         return value
     return repr(value)
 
@@ -132,7 +133,7 @@ class _Children:
         self.sub_of: dict[str, tuple[Any, int]] = {}
         self.counts: dict[Any, list[int]] = {}
         # Written out rather than through `_add_sub`: this runs once per subscription at start.
-        sub_of, counts_of, exact = self.sub_of, self.counts, _EXACT_SCALARS
+        sub_of, counts_of, exact = self.sub_of, self.counts, EXACT_SCALARS
         for sub_id, sub in tables.get(_SUBSCRIPTIONS, {}).items():
             parent = sub.get(sub_parent)
             if type(parent) not in exact:

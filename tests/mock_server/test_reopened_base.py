@@ -14,7 +14,7 @@ import pytest
 
 from mock_server.fixtures import dumps
 from mock_server.generate import generate
-from tests.conftest import RunningMock
+from tests.conftest import RunningMock, eventually
 
 READ = "base data of the reopened database read"
 NEW_SESSION = {"action_id": "act-a001", "subtenant_id": "sub-x", "tenant_id": "ten-x"}
@@ -97,3 +97,37 @@ def test_a_stop_with_nothing_to_save_leaves_the_database_file_untouched(
         written.st_size,
     )
     assert json.loads(db.read_bytes())  # still a whole TinyDB file
+
+
+def test_a_fixture_edited_right_after_a_restart_is_applied_over_the_reopened_state(
+    start_mock: Callable[..., RunningMock], tmp_path: Path
+) -> None:
+    fixture, document = _fixture(tmp_path / "data.json")
+    sessions = document["action-session"]
+    gone, edited = sessions[0]["action_session_id"], sessions[1]["action_session_id"]
+    first = start_mock(tmp_path / "db.json", data_paths=(fixture,))
+    with first.client() as client:
+        assert client.delete(f"/v2/action-session/delete/{gone}?force=true").status_code == 204
+        created = client.post("/v2/action-session/create", json=NEW_SESSION)
+        assert created.status_code == 201
+        mine = created.json()["action_session_id"]
+    first.stop()
+
+    # Reopened with --reload: the edit is compared with the base the database was made from
+    # (read from the bytes kept at start), so only what the edit changed reaches the state.
+    again = start_mock(tmp_path / "db.json", data_paths=(fixture,), reload=True)
+    sessions[1] = {**sessions[1], "tenant_id": "ten-edited"}
+    fixture.write_text(dumps(document), encoding="utf-8")
+    with again.client() as client:
+
+        def applied() -> bool:
+            view = client.get(f"/v2/action-session/view/{edited}")
+            return bool(view.json()["tenant_id"] == "ten-edited")
+
+        assert eventually(applied)
+        assert client.get(f"/v2/action-session/view/{mine}").status_code == 200  # kept
+        assert client.get(f"/v2/action-session/view/{gone}").status_code == 404  # kept deleted
+        assert client.post(f"{again.base_url}/__mock/reset").status_code == 200
+        assert client.get(f"/v2/action-session/view/{gone}").status_code == 200
+        assert client.get(f"/v2/action-session/view/{mine}").status_code == 404
+        assert client.get(f"{again.base_url}/__mock/export").json() == document
