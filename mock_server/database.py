@@ -1257,14 +1257,20 @@ class Database:
 
     def lend(self, tables: dict[str, dict[str, Record]]) -> None:
         """Put this state's own id and record objects into `tables` (in place, its order kept)
-        wherever a record is equal: the base data of a reopened database, read after it, then
-        holds the older objects, and its own copies are freed whole (the other way round, the
-        freed records were scattered among live ones: 180 MB more at 100,000 sessions)."""
+        wherever a record is equal, and note the others as written since (see `matched`).
+
+        For the base data of a reopened database, read after it: the base then holds the older
+        objects and its own copies are freed whole (the other way round, as `compare_with`
+        shares, the freed records were scattered among live ones: 180 MB more at 100,000
+        sessions), and the comparison is made once, here, not again in `compare_with`.
+        """
         with self.lock:
-            for name, docs in tables.items():
-                if name not in self._storage.live_tables():
-                    continue
-                ours = self._storage.table_dict(name)
+            differing: set[tuple[str, str]] = set()
+            live = self._storage.live_tables()
+            for name in [*tables, *(t for t in live if t not in tables)]:
+                docs = tables.get(name, {})
+                ours = self._storage.table_dict(name) if name in live else _TrackedTable()
+                differing.update((name, i) for i in dict.keys(ours) if i not in docs)
                 keys = {doc_id: doc_id for doc_id in dict.keys(ours)}  # the key objects
                 lent: dict[str, Record] = {}
                 for doc_id, doc in docs.items():
@@ -1273,7 +1279,18 @@ class Database:
                         lent[keys[doc_id]] = mine
                     else:
                         lent[doc_id] = doc
-                tables[name] = lent
+                        differing.add((name, doc_id))
+                if name in tables:
+                    tables[name] = lent
+            # From here on every write is noted too; `matched` names the tables they differ from.
+            self._matched, self._written = None, differing
+
+    def matched(self, tables: Mapping[str, Mapping[str, Record]]) -> None:
+        """`tables` (made from the ones `lend` filled) is what a reset to the base compares with:
+        only the records `lend` found different, or written since, are compared then."""
+        with self.lock:
+            self._matched = tables
+            self._storage.indexes_for(tables)  # built now rather than in the first reset
 
     def _children(self, table: str, field: str, value: Any) -> list[Record]:
         """The stored records whose indexed `field` equals `value` (under the lock; not copies)."""

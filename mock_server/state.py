@@ -146,7 +146,7 @@ def _base_of_reopened(
     tables = fmt.load_files(data_paths, checked=True, contents=contents)
     db.lend(tables)
     base = fmt.base_data(tables)
-    db.compare_with(base.tables)
+    db.matched(base.tables)
     gc.freeze()  # as at start: the base's records live as long as the process
     return base
 

@@ -72,6 +72,14 @@ def test_a_reopened_database_keeps_its_changes_and_resets_to_the_fixture_as_it_w
         assert client.get(f"/v2/action-session/view/{new_id}").status_code == 404
         # Read once, by the namespace; the reset used it.
         assert sum(READ in r.getMessage() for r in caplog.records) == 1
+    again.stop()
+
+    # The reset reached the disk: it wrote every record the state differed in. (The fixture as
+    # it was, so that the database is reopened rather than made again from the edit.)
+    fixture.write_text(dumps(document), encoding="utf-8")
+    third = start_mock(tmp_path / "db.json", data_paths=(fixture,))
+    with third.client() as client:
+        assert client.get(f"{third.base_url}/__mock/export").json() == document
 
 
 def test_a_stop_with_nothing_to_save_leaves_the_database_file_untouched(
