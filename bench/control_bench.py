@@ -1,6 +1,6 @@
 """Reset and start-up figures of the control API, on the default data and on generated data.
 
-    .venv/bin/python bench/control_bench.py [--sessions 100000] [--rounds 10]
+    .venv/bin/python bench/control_bench.py [--sessions 100000] [--rounds 10] [--starts 5]
 
 For each data set it starts `python -m mock_server` as a child process (on a free loopback port,
 a fresh database), then, for each round, changes a few records through the API and times
@@ -96,6 +96,20 @@ def measure(label: str, data: Path | None, rounds: int, workdir: Path) -> None:
         control.close()
 
 
+def measure_starts(starts: int, workdir: Path) -> None:
+    """`starts` starts on the default data, each on a fresh database, timed to the first answer
+    (one start is too noisy a figure on a shared machine)."""
+    times = []
+    for n in range(starts):
+        began = time.perf_counter()
+        with MockProcess(workdir / f"start-{n}.json", args=["--log-level", "warning"]):
+            times.append((time.perf_counter() - began) * 1000)
+    print(
+        f"default data, {starts} fresh starts to first answer: median {statistics.median(times):.0f}"
+        f" ms, best {min(times):.0f} ms, worst {max(times):.0f} ms"
+    )
+
+
 def measure_restart(label: str, data: Path, workdir: Path) -> None:
     """A restart on the database `measure` left (same --data): it serves before it reads its
     base data, which the first reset then reads."""
@@ -138,9 +152,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sessions", type=int, default=100_000)
     parser.add_argument("--rounds", type=int, default=10)
+    parser.add_argument(
+        "--starts", type=int, default=5, help="fresh starts on the default data to time"
+    )
+    parser.add_argument("--only-starts", action="store_true", help="time the starts, nothing else")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
+        measure_starts(args.starts, workdir)
+        if args.only_starts:
+            return
         measure("default data", None, args.rounds, workdir)
         data = workdir / "generated.json"
         began = time.perf_counter()
