@@ -151,6 +151,57 @@ def _base_of_reopened(
     return base
 
 
+def _open_database(
+    db_path: Path, data_paths: tuple[Path, ...], api: MockApi
+) -> tuple[Database, BaseData | _PendingBase]:
+    """The database at `db_path` and its base data (see `MockState.open`)."""
+    fmt = fixtures.fixture_format(api)
+    checked_stamp = db_path.with_name(db_path.name + ".checked")
+    try:
+        checked: str | None = checked_stamp.read_text(encoding="utf-8").strip()
+    except OSError:
+        checked = None
+    stamp = db_path.with_name(db_path.name + ".base")
+    try:
+        previous = stamp.read_text(encoding="utf-8").strip()
+    except OSError:
+        previous = None
+    reopened = _reopened(db_path, data_paths, previous, checked, api)
+    if reopened is not None:
+        db = Database(db_path, api.id_fields, api.indexes)
+        db.open(dict)  # it exists: nothing to make it from
+        contents = reopened
+        return db, _PendingBase(lambda: _base_of_reopened(db, fmt, data_paths, contents))
+    tables, fingerprint = read_base(data_paths, fmt, checked)
+    base = fmt.base_data(tables)
+    db = Database(db_path, api.id_fields, api.indexes)
+    made = not db_path.exists()
+    db.open(lambda: {name: list(docs.values()) for name, docs in tables.items()})
+    # A database older than the stamp was made from the default data.
+    if previous != fingerprint and not (previous is None and fingerprint.startswith("default:")):
+        logger.warning("the base data changed since %s was made: starting from it", db_path)
+        made = True
+    # Either way the database learns how it differs from the base's own tables, so that a
+    # reset compares only the records written since.
+    if made:
+        db.replace_all(base.tables)
+    else:
+        db.compare_with(base.tables)
+    if previous != fingerprint:
+        stamp.write_text(fingerprint + "\n", encoding="utf-8")
+    key = check_key(fingerprint, api.spec_path)
+    if data_paths and checked != key:
+        try:
+            checked_stamp.write_text(key + "\n", encoding="utf-8")
+        except OSError as exc:  # only a shortcut for the next start: serve without it
+            logger.warning(
+                "cannot write %s (%s): the next start checks the fixture again",
+                checked_stamp,
+                exc.strerror or exc,
+            )
+    return db, base
+
+
 class _PendingBase:
     """The base data of a reopened database, read when first needed: by a reset, a namespace,
     a spec or fixture edit. Read on a thread while the mock served, it slowed the first answers
@@ -237,73 +288,10 @@ class MockState:
             handed._adopt(api)  # the same spec, read again by the app
             return handed
         gc.collect()  # the garbage of start-up, so that none of it is frozen with the records
-        fmt = fixtures.fixture_format(api)
-        checked_stamp = db_path.with_name(db_path.name + ".checked")
-        try:
-            checked: str | None = checked_stamp.read_text(encoding="utf-8").strip()
-        except OSError:
-            checked = None
-        stamp = db_path.with_name(db_path.name + ".base")
-        try:
-            previous = stamp.read_text(encoding="utf-8").strip()
-        except OSError:
-            previous = None
-        reopened = _reopened(db_path, data_paths, previous, checked, api)
-        if reopened is not None:
-            db = Database(db_path, api.id_fields, api.indexes)
-            db.open(dict)  # it exists: nothing to make it from
-            contents = reopened
-            pending = _PendingBase(lambda: _base_of_reopened(db, fmt, data_paths, contents))
-            return MockState._made(db, db_path, pending, data_paths, journal, max_namespaces,
-                                   namespace_ttl, api)  # fmt: skip
-        tables, fingerprint = read_base(data_paths, fmt, checked)
-        base = fmt.base_data(tables)
-        db = Database(db_path, api.id_fields, api.indexes)
-        made = not db_path.exists()
-        db.open(lambda: {name: list(docs.values()) for name, docs in tables.items()})
-        # A database older than the stamp was made from the default data.
-        if previous != fingerprint and not (
-            previous is None and fingerprint.startswith("default:")
-        ):
-            logger.warning("the base data changed since %s was made: starting from it", db_path)
-            made = True
-        # Either way the database learns how it differs from the base's own tables, so that a
-        # reset compares only the records written since.
-        if made:
-            db.replace_all(base.tables)
-        else:
-            db.compare_with(base.tables)
-        if previous != fingerprint:
-            stamp.write_text(fingerprint + "\n", encoding="utf-8")
-        key = check_key(fingerprint, api.spec_path)
-        if data_paths and checked != key:
-            try:
-                checked_stamp.write_text(key + "\n", encoding="utf-8")
-            except OSError as exc:  # only a shortcut for the next start: serve without it
-                logger.warning(
-                    "cannot write %s (%s): the next start checks the fixture again",
-                    checked_stamp,
-                    exc.strerror or exc,
-                )
-        return MockState._made(
-            db, db_path, base, data_paths, journal, max_namespaces, namespace_ttl, api
-        )
-
-    @staticmethod
-    def _made(
-        db: Database,
-        db_path: Path,
-        base: BaseData | _PendingBase,
-        data_paths: tuple[Path, ...],
-        journal: RequestJournal,
-        max_namespaces: int,
-        namespace_ttl: float,
-        api: MockApi,
-    ) -> MockState:
+        db, base = _open_database(db_path, data_paths, api)
         # Millions of long-lived records would make each full garbage collection a pause of a
         # second on a large data set (inside a reset, say): move them out of the collector's way.
-        # (The collection before freezing is done in `open`, before the records are read: here
-        # it took a second at 100,000 sessions.)
+        # (Collected before the records are read: collected here, it took a second at 100,000.)
         gc.freeze()
         state = MockState(
             db,
