@@ -44,13 +44,18 @@ _handed_over: dict[tuple[Path, tuple[Path, ...], Path], MockState] = {}
 
 
 def read_base(
-    data_paths: tuple[Path, ...], fmt: fixtures.FixtureFormat, checked: str | None = None
+    data_paths: tuple[Path, ...],
+    fmt: fixtures.FixtureFormat,
+    checked: str | None = None,
+    found: tuple[str, list[bytes]] | None = None,
 ) -> tuple[fixtures.Tables, str]:
     """The base data (the `--data` files merged in order, else the default data) and its fingerprint.
 
-    Raises `fixtures.FixtureInvalid` listing every problem of every file. The last result is
-    kept while the files are unchanged: the server opens its state twice at start (once to
-    report a bad database or fixture in one line), and a large fixture takes seconds to check.
+    Raises `fixtures.FixtureInvalid` listing every problem of every file. `found`: the files'
+    fingerprint and bytes, when the caller has taken them already (`_data_fingerprint`), so
+    that they are not read and hashed twice. The last result is kept while the files are
+    unchanged: the server opens its state twice at start (once to report a bad database or
+    fixture in one line), and a large fixture takes seconds to check.
     """
     global _last_read
     try:
@@ -62,19 +67,22 @@ def read_base(
         key = None  # a missing file: read_file reports it
     if key is not None and _last_read is not None and _last_read[0] == key:
         return _last_read[1]
-    result = _read_base(data_paths, fmt, checked)
+    result = _read_base(data_paths, fmt, checked, found)
     if key is not None:
         _last_read = (key, result)
     return result
 
 
 def _read_base(
-    data_paths: tuple[Path, ...], fmt: fixtures.FixtureFormat, checked: str | None
+    data_paths: tuple[Path, ...],
+    fmt: fixtures.FixtureFormat,
+    checked: str | None,
+    found: tuple[str, list[bytes]] | None,
 ) -> tuple[fixtures.Tables, str]:
     if not data_paths:
         tables = fmt.tables_of(default_data())
         return tables, _default_fingerprint(tables)
-    found = _data_fingerprint(data_paths)
+    found = found or _data_fingerprint(data_paths)
     if found is None:
         return fmt.load_files(data_paths), ""  # raises FixtureInvalid naming the unreadable file
     fingerprint, contents = found
@@ -116,27 +124,6 @@ def _digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def _reopened(
-    db_path: Path,
-    data_paths: tuple[Path, ...],
-    previous: str | None,
-    checked: str | None,
-    api: MockApi,
-) -> list[bytes] | None:
-    """The `--data` files' bytes when the database exists, was made from these very files and
-    they passed the checks of this code and spec: the base data can then be read after start.
-
-    Reading, merging and comparing 100,000 sessions' base data took over half of a restart,
-    and a restart on the same data is the common case (a team's mock, restarted daily).
-    """
-    if not data_paths or previous is None or not db_path.exists():
-        return None
-    found = _data_fingerprint(data_paths)
-    if found is None or found[0] != previous or checked != check_key(found[0], api.spec_path):
-        return None
-    return found[1]
-
-
 def _base_of_reopened(
     db: Database,
     fmt: fixtures.FixtureFormat,
@@ -166,13 +153,22 @@ def _open_database(
         previous = stamp.read_text(encoding="utf-8").strip()
     except OSError:
         previous = None
-    reopened = _reopened(db_path, data_paths, previous, checked, api)
-    if reopened is not None:
+    found = _data_fingerprint(data_paths) if data_paths else None
+    if (
+        found is not None
+        and found[0] == previous
+        and checked == check_key(found[0], api.spec_path)
+        and db_path.exists()
+    ):
+        # Reopened on the very files it was made from, which passed the checks of this code and
+        # spec: it serves at once and reads its base when first needed. Reading, merging and
+        # comparing 100,000 sessions' base data took over half of a restart, and a restart on
+        # the same data is the common case (a team's mock, restarted daily).
         db = Database(db_path, api.id_fields, api.indexes)
         db.open(dict)  # it exists: nothing to make it from
-        contents = reopened
+        contents = found[1]
         return db, _PendingBase(lambda: _base_of_reopened(db, fmt, data_paths, contents))
-    tables, fingerprint = read_base(data_paths, fmt, checked)
+    tables, fingerprint = read_base(data_paths, fmt, checked, found)
     base = fmt.base_data(tables)
     db = Database(db_path, api.id_fields, api.indexes)
     made = not db_path.exists()
