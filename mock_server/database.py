@@ -72,8 +72,7 @@ from tinydb import TinyDB
 from tinydb.storages import Storage as TinyStorage
 from tinydb.table import Document, Table
 
-from mock_server.catalog import EXACT_SCALARS as _EXACT_KEYS
-from mock_server.catalog import Catalog, hashable
+from mock_server.catalog import EXACT_SCALARS, Catalog, hashable
 from mock_server.resources import MockApi
 
 logger = logging.getLogger(__name__)
@@ -922,6 +921,22 @@ class JournaledStorage(TinyStorage):
                     dict.__setitem__(docs, doc_id, wanted[doc_id])
         self._snapshot = None
 
+    def lend(self, tables: dict[str, dict[str, Record]], differing: set[tuple[str, str]]) -> None:
+        """`share` the other way round: put this state's records, and their id strings, into
+        `tables` (in place, each table's order kept) wherever they are not in `differing`."""
+        for name, docs in tables.items():
+            ours = self._tables.get(name)
+            if ours is None:
+                continue
+            keys = {doc_id: doc_id for doc_id in dict.keys(ours)}  # the key objects themselves
+            lent: dict[str, Record] = {}
+            for doc_id, doc in docs.items():
+                if (name, doc_id) in differing:
+                    lent[doc_id] = doc
+                else:
+                    lent[keys[doc_id]] = dict.__getitem__(ours, doc_id)
+            tables[name] = lent
+
     def indexes_for(
         self, tables: Mapping[str, Mapping[str, Record]]
     ) -> dict[tuple[str, str], dict[Any, dict[str, None]]]:
@@ -1031,7 +1046,7 @@ def _index_of(docs: Mapping[str, Record], field: str) -> dict[Any, dict[str, Non
     # Inlined: for the 473,000 records of 100,000 sessions a call to `hashable` and a throwaway
     # bucket from `setdefault` per record made this 1.1 s of a restart's profile.
     index: dict[Any, dict[str, None]] = {}
-    exact = _EXACT_KEYS
+    exact = EXACT_SCALARS
     for doc_id, doc in docs.items():
         value = doc.get(field)
         key = value if type(value) in exact else _hashable(value)
@@ -1256,33 +1271,17 @@ class Database:
             self._storage.indexes_for(tables)  # built now, at start, rather than in a reset
 
     def lend(self, tables: dict[str, dict[str, Record]]) -> None:
-        """Put this state's own id and record objects into `tables` (in place, its order kept)
-        wherever a record is equal, and note the others as written since (see `matched`).
+        """Learn which records differ from `tables`, as `compare_with` does, but put this
+        state's own objects into `tables` rather than the other way round; then `matched`.
 
         For the base data of a reopened database, read after it: the base then holds the older
-        objects and its own copies are freed whole (the other way round, as `compare_with`
-        shares, the freed records were scattered among live ones: 180 MB more at 100,000
-        sessions), and the comparison is made once, here, not again in `compare_with`.
+        objects and its own copies are freed whole (shared the other way, the freed records
+        were scattered among live ones: 180 MB more at 100,000 sessions). Every write from here
+        on is noted too.
         """
         with self.lock:
-            differing: set[tuple[str, str]] = set()
-            live = self._storage.live_tables()
-            for name in [*tables, *(t for t in live if t not in tables)]:
-                docs = tables.get(name, {})
-                ours = self._storage.table_dict(name) if name in live else _TrackedTable()
-                differing.update((name, i) for i in dict.keys(ours) if i not in docs)
-                keys = {doc_id: doc_id for doc_id in dict.keys(ours)}  # the key objects
-                lent: dict[str, Record] = {}
-                for doc_id, doc in docs.items():
-                    mine = dict.get(ours, doc_id, _MISSING)
-                    if mine is not _MISSING and mine == doc:
-                        lent[keys[doc_id]] = mine
-                    else:
-                        lent[doc_id] = doc
-                        differing.add((name, doc_id))
-                if name in tables:
-                    tables[name] = lent
-            # From here on every write is noted too; `matched` names the tables they differ from.
+            differing = {(t, i) for t, i, _ in self._storage.differences(tables)}
+            self._storage.lend(tables, differing)
             self._matched, self._written = None, differing
 
     def matched(self, tables: Mapping[str, Mapping[str, Record]]) -> None:
