@@ -3,10 +3,11 @@
 Nothing happens at import time; `create_app(settings)` builds a new, independent app each call,
 and the database is opened in the app's lifespan and closed (compacted) when it ends.
 
-The request path, outermost first: the operation matched once (`matching`), the Host check, CORS (so that every answer, errors included, reaches a page on
-another origin), nosniff, network steering (latency, delays, faults), Connexion's error boundary,
-body size and media type, routing, security, answer steering (forced statuses, failures),
-validation, the handlers. Connexion's per-operation set-up (decorators, parameter and body
+The request path, outermost first: the operation matched once (`matching`), the Host check, CORS
+(so that every answer, errors included, reaches a page on another origin), nosniff, network
+steering (latency, delays, faults), Connexion's error boundary, body size and media type, routing,
+security, answer steering (forced statuses, failures), validation, the handlers (called directly
+for plain requests: `direct`). Connexion's per-operation set-up (decorators, parameter and body
 validators) is built once per operation, not per request (`framework`).
 """
 
@@ -26,6 +27,7 @@ from mock_server import control, error_responses
 from mock_server.allow import AllowFromSpec
 from mock_server.cors import CORSMiddleware
 from mock_server.database import Database
+from mock_server.direct import DirectOperations
 from mock_server.framework import CompiledParameterValidator, LeanAsyncApp
 from mock_server.hosts import LOOPBACK_NAMES, AllowedHosts, is_loopback
 from mock_server.limits import BodySizeLimit
@@ -216,6 +218,9 @@ def _connexion_app(
         fail_status=settings.fail_status,
         seed=settings.seed,
     )
+    # After validation, of requests and of answers (`--validate-responses`): a plain request
+    # skips only Connexion's context, second routing and handler decorators (`direct`).
+    app.add_middleware(DirectOperations, position=MiddlewarePosition.BEFORE_CONTEXT, spec=spec)
     app.add_error_handler(NamespaceError, namespace_error)
     error_responses.register(app)
     return app

@@ -1,8 +1,10 @@
 """The operations of the spec: one set of handlers, one instance per resource.
 
 The spec's operationIds (`action_session.view`, ...) name these instances' methods through
-Connexion's `RelativeResolver("mock_server.handlers")`. Each handler makes one store call and
-shapes the HTTP answer; validation is the spec's job and the rules are the store's.
+Connexion's `RelativeResolver("mock_server.handlers")`. Each entry point takes the request's store
+and hands it to the resource's `Operations`, which `mock_server.direct` also calls when it answers
+a plain request without Connexion's last layers. Each operation makes one store call and shapes the
+HTTP answer; validation is the spec's job and the rules are the store's.
 """
 
 from __future__ import annotations
@@ -25,8 +27,8 @@ def _store() -> Rules:
     return store
 
 
-class ResourceHandlers:
-    """index, create, view, update and delete for one resource."""
+class Operations:
+    """index, create, view, update and delete of one resource, against the store they are given."""
 
     def __init__(self, name: str) -> None:
         self.name = name
@@ -36,12 +38,11 @@ class ResourceHandlers:
     # memory on the loop, then awaits its fsync (shared with other writes) without holding it.
     # The index stays a plain `def`, on a worker thread: its first search on a field builds the
     # catalog's structures (seconds at 100,000 sessions), which must not hold the loop.
-    def index(self, body: dict[str, Any] | None = None) -> Answer:
-        page = _store().index(self.name, body or {})
+    def index(self, store: Rules, body: dict[str, Any] | None = None) -> Answer:
+        page = store.index(self.name, body or {})
         return page.items, 200, page.headers()
 
-    async def create(self, body: dict[str, Any]) -> Answer:
-        store = _store()
+    async def create(self, store: Rules, body: dict[str, Any]) -> Answer:
         with deferred_durability() as saved:
             record = store.create(self.name, body)
         await saved.wait()  # answered only once the change is on disk
@@ -50,20 +51,46 @@ class ResourceHandlers:
         location = resource.path("view", quote(record[resource.id_field], safe=""))
         return record, 201, {"Location": location}
 
-    async def view(self, id: str) -> Answer:  # noqa: A002 - the spec names the path parameter `id`
-        return _store().view(self.name, id), 200
+    async def view(self, store: Rules, id: str) -> Answer:  # noqa: A002 - the spec's name
+        return store.view(self.name, id), 200
 
-    async def update(self, id: str, body: dict[str, Any]) -> Answer:  # noqa: A002
+    async def update(self, store: Rules, id: str, body: dict[str, Any]) -> Answer:  # noqa: A002
         with deferred_durability() as saved:
-            record = _store().update(self.name, id, body)
+            record = store.update(self.name, id, body)
         await saved.wait()
         return record, 200
 
-    async def delete(self, id: str, force: bool = False) -> ConnexionResponse:  # noqa: A002
+    async def delete(self, store: Rules, id: str, force: bool = False) -> ConnexionResponse:  # noqa: A002
         with deferred_durability() as saved:
-            _store().delete(self.name, id, force=force)
+            store.delete(self.name, id, force=force)
         await saved.wait()
         return ConnexionResponse(status_code=204)
+
+
+class ResourceHandlers:
+    """Connexion's entry points for one resource: the request's store, then the operation.
+
+    Connexion reads these signatures to know which parameters to pass, so they name the spec's
+    parameters (`id`, `body`, `force`) and nothing else.
+    """
+
+    def __init__(self, name: str) -> None:
+        self.operations = Operations(name)
+
+    def index(self, body: dict[str, Any] | None = None) -> Answer:
+        return self.operations.index(_store(), body)
+
+    async def create(self, body: dict[str, Any]) -> Answer:
+        return await self.operations.create(_store(), body)
+
+    async def view(self, id: str) -> Answer:  # noqa: A002
+        return await self.operations.view(_store(), id)
+
+    async def update(self, id: str, body: dict[str, Any]) -> Answer:  # noqa: A002
+        return await self.operations.update(_store(), id, body)
+
+    async def delete(self, id: str, force: bool = False) -> ConnexionResponse:  # noqa: A002
+        return await self.operations.delete(_store(), id, force=force)
 
 
 action_session = ResourceHandlers("action_session")
