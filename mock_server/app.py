@@ -31,7 +31,7 @@ from mock_server.direct import DirectOperations
 from mock_server.framework import CompiledParameterValidator, LeanAsyncApp
 from mock_server.hosts import LOOPBACK_NAMES, AllowedHosts, is_loopback
 from mock_server.limits import BodySizeLimit
-from mock_server.matching import MatchOperation
+from mock_server.matching import LineBreaksInControlPaths, MatchOperation
 from mock_server.media import NoSniff, RequestMediaType
 from mock_server.namespaces import (
     CONTROL_PREFIX,
@@ -194,6 +194,9 @@ def _connexion_app(
         larger={f"{CONTROL_PREFIX}/import": settings.max_import_bytes},
     )
     app.add_middleware(RequestMediaType, position=MiddlewarePosition.BEFORE_SWAGGER)
+    app.add_middleware(
+        LineBreaksInControlPaths, position=MiddlewarePosition.BEFORE_SWAGGER, spec=control_spec
+    )
     # The control API (/__mock/), namespaces and the request journal (issue 8).
     app.add_api(
         copy.deepcopy(control_spec.document),
