@@ -43,7 +43,7 @@ def compiled(schema: Any, validator_class: type, format_checker: FormatChecker) 
     return validator
 
 
-DRAFT4_FORMATS: FormatChecker = Draft4Validator.FORMAT_CHECKER
+_DRAFT4_FORMATS: FormatChecker = Draft4Validator.FORMAT_CHECKER
 
 
 class CompiledParameterValidator(ParameterValidator):  # type: ignore[misc]  # Connexion is untyped
@@ -58,7 +58,7 @@ class CompiledParameterValidator(ParameterValidator):  # type: ignore[misc]  # C
         if value is not None:
             schema = param.get("schema", param)
             try:
-                compiled(schema, Draft4Validator, DRAFT4_FORMATS).validate(value)
+                compiled(schema, Draft4Validator, _DRAFT4_FORMATS).validate(value)
             except ValidationError as exception:
                 return str(exception)
             return None
