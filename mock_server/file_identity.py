@@ -18,7 +18,9 @@ stat differs before and after) has no identity either. Without one, callers take
 from __future__ import annotations
 
 import os
+import threading
 import time
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -41,11 +43,62 @@ def settled(stat: os.stat_result, now_ns: int) -> bool:
     return max(stat.st_mtime_ns, stat.st_ctime_ns) <= now_ns - SETTLED_NS
 
 
+class _Prefetch(threading.Thread):
+    """One file read on a thread: reading releases the interpreter's lock, so the read overlaps
+    what the main thread does meanwhile (the imports of a start)."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(name=f"read {path.name}", daemon=True)
+        self.path = path
+        self.result: tuple[bytes, Identity | None] | None = None
+
+    def run(self) -> None:
+        try:
+            self.result = _read(self.path)
+        except OSError:
+            pass  # read again, in the thread that asks, which then reports it
+
+
+_prefetched: dict[str, _Prefetch] = {}
+_prefetch_lock = threading.Lock()
+
+
+def prefetch(paths: Iterable[Path]) -> None:
+    """Start reading `paths` on threads; the next `read_identified` of each takes the result.
+
+    For a start: its files are read (0.2 s at 100,000 sessions) while the server's modules are
+    imported. The bytes are the files' as they were then, like those of any `read_identified`.
+    Call `forget_prefetched` once started, so that no later read gets them.
+    """
+    with _prefetch_lock:
+        for path in paths:
+            key = os.path.abspath(path)
+            if key not in _prefetched:
+                _prefetched[key] = _Prefetch(Path(key))
+                _prefetched[key].start()
+
+
+def forget_prefetched() -> None:
+    """Drop what `prefetch` read and no one took (a file read later is read then)."""
+    with _prefetch_lock:
+        _prefetched.clear()
+
+
 def read_identified(path: Path) -> tuple[bytes, Identity | None]:
     """The file's bytes, and the identity they have (None: not one that can be trusted).
 
     Raises `OSError` as `Path.read_bytes` does.
     """
+    with _prefetch_lock:
+        pending = _prefetched.pop(os.path.abspath(path), None)
+    if pending is not None:
+        pending.join()
+        if pending.result is not None:
+            return pending.result
+    return _read(path)
+
+
+def _read(path: Path) -> tuple[bytes, Identity | None]:
     began = time.time_ns()
     with open(path, "rb") as fh:
         before = os.fstat(fh.fileno())

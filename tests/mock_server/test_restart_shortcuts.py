@@ -190,3 +190,22 @@ def test_a_file_has_a_trusted_identity_only_once_settled_and_any_edit_changes_it
     _settle(path)
     assert file_identity.read_identified(path) == (b"01234X6789", file_identity.current(path))
     assert file_identity.current(path) not in (None, identity)
+
+
+def test_a_prefetched_file_is_taken_once_and_a_later_read_sees_the_file_as_it_is_then(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "file"
+    path.write_bytes(b"as at start")
+    _settle(path)
+    file_identity.prefetch([path, tmp_path / "missing"])
+    assert file_identity.read_identified(path) == (b"as at start", file_identity.current(path))
+    path.write_bytes(b"edited after")
+    assert file_identity.read_identified(path) == (b"edited after", None)
+    with pytest.raises(FileNotFoundError):
+        file_identity.read_identified(tmp_path / "missing")  # reported by the reader, as ever
+
+    file_identity.prefetch([path])
+    file_identity.forget_prefetched()
+    path.write_bytes(b"edited again")
+    assert file_identity.read_identified(path)[0] == b"edited again"
