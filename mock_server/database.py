@@ -209,7 +209,9 @@ class JournaledStorage(TinyStorage):
         self.journal_path = self.path.with_name(self.path.name + ".journal")
         self._checked_stamp = self.path.with_name(self.path.name + ".snapshot-stat")
         self._snapshot_checked = ""
-        self._read_identity: file_identity.Identity | None = None
+        # The snapshot file as this process last read (a trusted identity) or wrote it: only that
+        # file, unchanged, is stamped at close (not one a person edited while the mock ran).
+        self._own_identity: file_identity.Identity | None = None
         self._tables: dict[str, _TrackedTable] = {}
         self._index_fields = {table: tuple(fields) for table, fields in indexes.items()}
         self._indexes: dict[tuple[str, str], dict[Any, dict[str, None]]] = {}
@@ -340,7 +342,7 @@ class JournaledStorage(TinyStorage):
                 # the files can be written (a read-only filesystem is refused at start).
                 self._open_journal()
                 if self._snapshot_checked == "checked":
-                    self._stamp_checked(self._read_identity)
+                    self._stamp_checked(self._own_identity)
         except StorageFull as exc:
             if created:
                 raise
@@ -404,7 +406,7 @@ class JournaledStorage(TinyStorage):
             if problem is not None:
                 raise StorageError(f"{self.path}: {problem}; {self._start_over()}")
         self._snapshot_checked = "unchanged since checked" if trusted else "checked"
-        self._read_identity = identity
+        self._own_identity = identity
         return tables
 
     def _parse_refused(self, data: bytes) -> Any:
@@ -465,21 +467,28 @@ class JournaledStorage(TinyStorage):
         except OSError as exc:  # only a shortcut for the next start
             logger.debug("cannot write %s: %s", self._checked_stamp, exc)
 
+    def _note_own_snapshot(self) -> None:
+        """Note the identity of the snapshot file this process has just written."""
+        try:
+            self._own_identity = file_identity.identity_of(self.path.stat())
+        except OSError:
+            self._own_identity = None
+
     def _stamp_at_close(self) -> None:
-        """At a close that left the whole state in the snapshot (an empty journal): check the
-        records in memory, which are the file's, and keep the file's identity for the next
-        start. Waits for the file to settle only when it is large (then the wait is small
-        beside the write that made it; a small one costs the next start nothing to check)."""
-        if self._journal_end or self._journal_torn or self._compactor is not None:
+        """At a close that left the whole state in the snapshot (an empty journal), the file as
+        this process last read or wrote it: check the records in memory, which are the file's,
+        and keep the file's identity for the next start. Waits for the file to settle only when
+        it is large (then the wait is small beside the write that made it; a small file costs
+        the next start little to check). A file changed by anyone else since is left unstamped."""
+        own = self._own_identity
+        if own is None or self._journal_end or self._journal_torn or self._compactor is not None:
             return
-        identity = file_identity.current(self.path)
-        if identity is not None and identity == self._checked_identity():
-            return
+        if own == self._checked_identity():
+            return  # stamped already (changed since or not: the next start sees which)
         if self._tables_problem(self._tables) is not None:
             return  # the next start reports it
-        if identity is None and self.size() >= self.background_compact_records:
-            identity = file_identity.wait_settled(self.path)
-        self._stamp_checked(identity)
+        longest = file_identity.SETTLED_NS if self.size() >= self.background_compact_records else 0
+        self._stamp_checked(file_identity.wait_settled(self.path, own, longest))
 
     def _record_problem(self, table: str, doc_id: Any, doc: Any) -> str | None:
         """What is wrong with a record read from disk (None for a deletion), or None."""
@@ -703,6 +712,7 @@ class JournaledStorage(TinyStorage):
                     journal.close()
                     raise
                 _fsync_dir(self.path.parent)
+                self._note_own_snapshot()
                 if self._journal is not None:
                     self._journal.close()
                 self._journal = journal
@@ -912,6 +922,7 @@ class JournaledStorage(TinyStorage):
             _remove_quietly(tmp)
             raise _write_error(f"cannot write the database {self.path}", exc) from exc
         _fsync_dir(self.path.parent)
+        self._note_own_snapshot()
         self._made_durable(self._written)  # the snapshot holds every change made so far
         # The snapshot holds every change now. Should emptying the journal fail, its lines are
         # replayed over a snapshot that already holds them, which changes nothing.

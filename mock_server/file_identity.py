@@ -120,17 +120,13 @@ def current(path: Path) -> Identity | None:
     return identity_of(stat) if settled(stat, now) else None
 
 
-def wait_settled(path: Path, longest_ns: int = SETTLED_NS) -> Identity | None:
-    """The file's identity once it can be trusted, waiting at most `longest_ns` for that."""
-    try:
-        stat = path.stat()
-    except OSError:
-        return None
-    wait = max(stat.st_mtime_ns, stat.st_ctime_ns) + SETTLED_NS - time.time_ns()
+def wait_settled(path: Path, expected: Identity, longest_ns: int) -> Identity | None:
+    """`expected` once the file can be trusted to still have it, waiting at most `longest_ns`
+    for that; None when the file has another identity (changed since) or is still too fresh."""
+    wait = max(expected[3], expected[4]) + SETTLED_NS - time.time_ns()
     if 0 < wait <= longest_ns:
         time.sleep(wait / 1e9 + 0.001)
-    again = current(path)
-    return again if again == identity_of(stat) else None
+    return expected if current(path) == expected else None
 
 
 def as_identity(value: Any) -> Identity | None:

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from mock_server import file_identity
-from mock_server.database import Database
+from mock_server.database import Database, StorageError
 from mock_server.default_data import default_data
 from mock_server.fixtures import dumps
 from mock_server.generate import generate
@@ -156,6 +156,22 @@ def test_a_close_that_writes_the_snapshot_stamps_it_and_a_copy_put_in_its_place_
     database, opened = _open(db, caplog)
     assert "records checked" in opened
     database.close()
+
+
+def test_a_snapshot_hand_edited_while_the_database_is_open_is_checked_at_the_next_open(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="mock_server.database")
+    db = tmp_path / "db.json"
+    database, _ = _open(db, caplog)
+    database._storage.background_compact_records = 1  # would wait for the file to settle
+    _settle(db)
+    _edit_in_place(db, b'"action_session_id":"sess-2"', b'"action_session_id":"sess-9"')
+    _settle(db)
+    database.close()  # nothing to save: the edited file stays, and is not the one it wrote
+    assert not db.with_name(db.name + ".snapshot-stat").exists()
+    with pytest.raises(StorageError, match="has action_session_id 'sess-9', not its own id"):
+        Database(db, API.id_fields, API.indexes).open(default_data)
 
 
 def test_a_snapshot_read_right_after_it_was_written_is_checked_at_every_open(
