@@ -11,6 +11,7 @@ import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from mock_server import file_identity
 from mock_server.fixture_cli import COMMANDS
 from mock_server.settings import (
     Settings,
@@ -244,6 +245,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"mock_server: {exc}", file=sys.stderr)
         return 2
+    # The database and --data files are read while the modules below are imported.
+    file_identity.prefetch((settings.db_path, *settings.data_paths))
     import uvicorn
 
     from mock_server.app import create_app, open_state
@@ -267,7 +270,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         # Opened up front so that a broken database is a clear one-line error, not a trace;
         # then handed to the app's lifespan, which would otherwise open it a second time.
-        state = open_state(settings, api=api)
+        try:
+            state = open_state(settings, api=api)
+        finally:
+            file_identity.forget_prefetched()
         with state.db.reading():
             actions = [dict(a) for a in state.db.iter_raw(ACTION_TABLE)]
         state.hand_over()

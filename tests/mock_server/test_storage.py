@@ -138,3 +138,26 @@ def test_a_leftover_temporary_snapshot_is_ignored(tmp_path: Path) -> None:
     reopened = _open(tmp_path / "db.json")
     with reopened.reading():
         assert reopened.get("parent", "p1") is not None
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        pytest.param(2**64 + 1, id="integer-beyond-64-bits"),
+        pytest.param(-(2**63) - 1, id="negative-integer-beyond-64-bits"),
+        pytest.param(float("nan"), id="nan"),
+        pytest.param(float("inf"), id="infinity"),
+    ],
+)
+def test_a_value_json_dumps_writes_reads_back_the_same_after_a_restart(
+    tmp_path: Path, value: float
+) -> None:
+    db = _open(tmp_path / "db.json")
+    with db.transaction():
+        db.update("parent", "p1", {"n": value})
+    db.close()  # compacts: the snapshot holds the value
+    reopened = _open(tmp_path / "db.json")
+    with reopened.reading():
+        read = (reopened.get("parent", "p1") or {})["n"]
+    assert type(read) is type(value)
+    assert repr(read) == repr(value)  # exactly: not rounded through a float, and NaN is NaN
