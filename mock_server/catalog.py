@@ -23,9 +23,9 @@ from __future__ import annotations
 import itertools
 import math
 import threading
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, overload
 
 from mock_server import query
 from mock_server.resources import (
@@ -238,7 +238,7 @@ class _TableIndex:
         self.bucket_key: dict[str, dict[str, Any]] = {}
         self.keys: dict[str, dict[str, Key]] = {}
         self.classes: dict[str, dict[str, int]] = {}
-        self.orders: dict[tuple[str, bool, bool], list[str]] = {}
+        self.orders: dict[tuple[str, bool, bool], _Order] = {}
         """(field, descending, history) -> ids in that order."""
 
 
@@ -413,8 +413,7 @@ class Catalog:
         if old is not None:
             for desc in (False, True):
                 for history in _LISTS[was_hidden]:
-                    order = index.orders[(field, desc, history)]
-                    del order[_position(order, keys, old, doc_id, desc)]
+                    index.orders[(field, desc, history)].remove(keys, old, doc_id, desc)
             del keys[doc_id]
             _count_class(classes, old, -1)
         if new is not None:
@@ -425,8 +424,7 @@ class Catalog:
             keys[doc_id] = new
             for desc in (False, True):
                 for history in _LISTS[hidden]:
-                    order = index.orders[(field, desc, history)]
-                    order.insert(_position(order, keys, new, doc_id, desc), doc_id)
+                    index.orders[(field, desc, history)].insert(keys, new, doc_id, desc)
 
     @staticmethod
     def _forget_order(index: _TableIndex, field: str) -> None:
@@ -561,7 +559,7 @@ class Catalog:
             buckets = everything if history else active
         return buckets
 
-    def _order(self, table: str, field: str, desc: bool, history: bool) -> list[str] | None:
+    def _order(self, table: str, field: str, desc: bool, history: bool) -> _Order | None:
         index = self._index(table)
         order = index.orders.get((field, desc, history))
         if order is None:
@@ -581,8 +579,8 @@ class Catalog:
             index.keys[field] = keys
             index.classes[field] = classes
             for way, ids in ((False, ascending), (True, descending)):
-                index.orders[(field, way, True)] = ids
-                index.orders[(field, way, False)] = [i for i in ids if i not in hidden]
+                index.orders[(field, way, True)] = _Order(ids)
+                index.orders[(field, way, False)] = _Order(i for i in ids if i not in hidden)
             order = index.orders[(field, desc, history)]
         return order
 
@@ -714,6 +712,97 @@ def _before(key: Key, doc_id: str, other_key: Key, other_id: str, desc: bool) ->
     if key != other_key:
         return key > other_key if desc else key < other_key
     return doc_id < other_id
+
+
+_CHUNK = 512
+"""Ids per chunk of an `_Order` as built; a chunk is split in two when it doubles."""
+
+
+class _Order(Sequence[str]):
+    """Ids in one sort order, held in chunks: a write moves the ids of one chunk, not all of them.
+
+    As one list, every create at 100,000 sessions moved about twenty lists of 100,000 pointers
+    (each sorted field, both directions, with and without history), and a profile of creates
+    after a few sorted searches put the sort orders' upkeep at two fifths of the server's time.
+    """
+
+    __slots__ = ("_chunks", "_size")
+
+    def __init__(self, ids: Iterable[str]) -> None:
+        flat = list(ids)
+        self._chunks = [flat[i : i + _CHUNK] for i in range(0, len(flat), _CHUNK)]
+        self._size = len(flat)
+
+    def __len__(self) -> int:
+        return self._size
+
+    def __iter__(self) -> Iterator[str]:
+        return itertools.chain.from_iterable(self._chunks)
+
+    def __reversed__(self) -> Iterator[str]:
+        return itertools.chain.from_iterable(map(reversed, reversed(self._chunks)))
+
+    @overload
+    def __getitem__(self, index: int) -> str: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[str]: ...
+    def __getitem__(self, index: int | slice) -> str | list[str]:
+        if isinstance(index, slice):
+            start, stop, step = index.indices(self._size)
+            if step != 1:
+                return list(self)[index]
+            return list(itertools.islice(self._from(start), max(stop - start, 0)))
+        position = index + self._size if index < 0 else index
+        if not 0 <= position < self._size:
+            raise IndexError(index)
+        return next(self._from(position))
+
+    def _from(self, start: int) -> Iterator[str]:
+        """The ids from position `start` on."""
+        for n, chunk in enumerate(self._chunks):
+            if start < len(chunk):
+                rest = itertools.islice(self._chunks, n + 1, None)
+                return itertools.chain(chunk[start:], itertools.chain.from_iterable(rest))
+            start -= len(chunk)
+        return iter(())
+
+    def _locate(
+        self, keys: Mapping[str, Key], key: Key, doc_id: str, desc: bool
+    ) -> tuple[int, int]:
+        """The chunk, and the place in it, where (key, doc_id) is or belongs (chunks not empty)."""
+        chunks = self._chunks
+        lo, hi = 0, len(chunks)
+        while lo < hi:  # the first chunk whose last id does not come before (key, doc_id)
+            mid = (lo + hi) // 2
+            last = chunks[mid][-1]
+            if _before(keys[last], last, key, doc_id, desc):
+                lo = mid + 1
+            else:
+                hi = mid
+        if lo == len(chunks):  # after every id
+            return lo - 1, len(chunks[lo - 1])
+        return lo, _position(chunks[lo], keys, key, doc_id, desc)
+
+    def insert(self, keys: Mapping[str, Key], key: Key, doc_id: str, desc: bool) -> None:
+        """Put `doc_id`, whose sort key is `key`, in its place."""
+        self._size += 1
+        if not self._chunks:
+            self._chunks.append([doc_id])
+            return
+        n, at = self._locate(keys, key, doc_id, desc)
+        chunk = self._chunks[n]
+        chunk.insert(at, doc_id)
+        if len(chunk) >= 2 * _CHUNK:
+            self._chunks[n : n + 1] = [chunk[:_CHUNK], chunk[_CHUNK:]]
+
+    def remove(self, keys: Mapping[str, Key], key: Key, doc_id: str, desc: bool) -> None:
+        """Take out `doc_id`, which is in its place for `key`."""
+        n, at = self._locate(keys, key, doc_id, desc)
+        chunk = self._chunks[n]
+        del chunk[at]
+        self._size -= 1
+        if not chunk:
+            del self._chunks[n]
 
 
 def _position(order: list[str], keys: Mapping[str, Key], key: Key, doc_id: str, desc: bool) -> int:

@@ -261,17 +261,25 @@ def _container(kind: str) -> Iterator[Database | Overlay]:
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
-@given(ops=_ops, warm=st.booleans(), ratio=st.sampled_from([0, 4, 10**9]))
+@given(
+    ops=_ops,
+    warm=st.booleans(),
+    ratio=st.sampled_from([0, 4, 10**9]),
+    chunk=st.sampled_from([1, 2, 3, 512]),
+)
 @example(  # a namespace's catalog follows a record deleted and created again (listed in place)
     ops=[("create_sub", 1, 1)] * 5 + [("recreate_session", 1, 1), ("recreate_day", 1, 1)],
     warm=True,
     ratio=4,
+    chunk=512,
 )
 def test_catalog_answers_exactly_what_a_scan_computes_after_random_writes(
-    kind: str, ops: list[tuple[str, int, int]], warm: bool, ratio: int
+    kind: str, ops: list[tuple[str, int, int]], warm: bool, ratio: int, chunk: int
 ) -> None:
-    # Both ways to order a filter's matches (walk the order, or sort the matches) are taken.
+    # Both ways to order a filter's matches (walk the order, or sort the matches) are taken, and
+    # sort orders of a few ids per chunk (split and emptied by the writes) as well as of one.
     with _container(kind) as container, pytest.MonkeyPatch.context() as patch:
+        patch.setattr(catalog, "_CHUNK", chunk)
         patch.setattr(catalog, "_WALK_RATIO", ratio)
         patch.setattr(catalog, "_REMEMBER_FROM", 0 if ratio == 4 else 10**9)
         rules = Rules(container, API)
