@@ -449,11 +449,8 @@ class JournaledStorage(TinyStorage):
     def _checked_identity(self) -> file_identity.Identity | None:
         """The identity of the snapshot file that last passed the record checks, as kept in
         `<db>.snapshot-stat` for these id fields (the checks depend on them)."""
-        try:
-            kept = json.loads(self._checked_stamp.read_bytes())
-        except (OSError, ValueError):
-            return None
-        if not isinstance(kept, dict) or kept.get("id_fields") != self._id_fields:
+        kept = file_identity.recall(self._checked_stamp)
+        if kept is None or kept.get("id_fields") != self._id_fields:
             return None
         return file_identity.as_identity(kept.get("snapshot"))
 
@@ -461,11 +458,8 @@ class JournaledStorage(TinyStorage):
         """Keep `identity` as that of a snapshot file whose records pass the checks."""
         if identity is None or identity == self._checked_identity():
             return
-        stamp = {"snapshot": list(identity), "id_fields": self._id_fields}
-        try:
-            self._checked_stamp.write_text(json.dumps(stamp) + "\n", encoding="utf-8")
-        except OSError as exc:  # only a shortcut for the next start
-            logger.debug("cannot write %s: %s", self._checked_stamp, exc)
+        learnt = {"snapshot": list(identity), "id_fields": self._id_fields}
+        file_identity.remember(self._checked_stamp, learnt)
 
     def _note_own_snapshot(self) -> None:
         """Note the identity of the snapshot file this process has just written."""

@@ -13,16 +13,23 @@ is only taken from a file whose last change is older than `SETTLED_NS` when its 
 and whose timestamps are finer than a second (a filesystem that keeps whole seconds is never
 trusted): a later write then stamps it with a later time. A file changed while it is read (its
 stat differs before and after) has no identity either. Without one, callers take the slow path.
+
+`remember` keeps what was learnt, with the identity, in a stamp file beside the database, and
+`recall` reads it back for the next start.
 """
 
 from __future__ import annotations
 
+import json
+import logging
 import os
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
+
+logger = logging.getLogger(__name__)
 
 Identity = tuple[int, int, int, int, int]
 """st_dev, st_ino, st_size, st_mtime_ns, st_ctime_ns."""
@@ -138,3 +145,24 @@ def as_identity(value: Any) -> Identity | None:
     ):
         return (value[0], value[1], value[2], value[3], value[4])
     return None
+
+
+def recall(stamp: Path) -> dict[str, Any] | None:
+    """What `remember` kept in `stamp`, or None: missing, unreadable, or not a JSON object."""
+    try:
+        kept = json.loads(stamp.read_bytes())
+    except (OSError, ValueError):
+        return None
+    return kept if isinstance(kept, dict) else None
+
+
+def remember(stamp: Path, learnt: Mapping[str, Any]) -> None:
+    """Keep what was learnt about a file (with its identity) in `stamp`, as JSON.
+
+    A stamp is only a shortcut for the next start: one that cannot be written costs that start
+    the slow path, so the failure is logged, not raised.
+    """
+    try:
+        stamp.write_text(json.dumps(learnt) + "\n", encoding="utf-8")
+    except OSError as exc:
+        logger.debug("cannot write %s: %s", stamp, exc)

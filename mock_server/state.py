@@ -135,7 +135,7 @@ def _data_fingerprint(
         digest.update(b"\0")
     fingerprint = "data:" + digest.hexdigest()
     if remembered is not None and all(identities):
-        _remember(remembered, {"fingerprint": fingerprint, "files": files})
+        file_identity.remember(remembered, {"fingerprint": fingerprint, "files": files})
     return fingerprint, contents
 
 
@@ -143,21 +143,11 @@ def _remembered(remembered: Path, files: list[list[Any]]) -> str | None:
     """The fingerprint `remembered` keeps for exactly these files with these identities."""
     if not all(identity for _name, identity in files):
         return None
-    try:
-        kept = json.loads(remembered.read_bytes())
-    except (OSError, ValueError):
-        return None
-    if not isinstance(kept, dict) or kept.get("files") != files:
+    kept = file_identity.recall(remembered)
+    if kept is None or kept.get("files") != files:
         return None
     fingerprint = kept.get("fingerprint")
     return fingerprint if isinstance(fingerprint, str) and fingerprint.startswith("data:") else None
-
-
-def _remember(remembered: Path, content: dict[str, Any]) -> None:
-    try:
-        remembered.write_text(json.dumps(content) + "\n", encoding="utf-8")
-    except OSError as exc:  # only a shortcut for the next start
-        logger.debug("cannot write %s: %s", remembered, exc)
 
 
 def check_key(fingerprint: str, spec_path: Path) -> str:
