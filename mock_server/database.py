@@ -421,7 +421,7 @@ class JournaledStorage(TinyStorage):
                 f"or were never written; restore it from a copy, or {self._start_over()}"
             )
         try:
-            return read_json(data)
+            return json.loads(text)  # msgspec has refused it already
         except ValueError as exc:
             raise StorageError(
                 f"cannot read the database {self.path}: it is not JSON ({exc}); "
