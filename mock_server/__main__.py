@@ -264,6 +264,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     try:
         api = read_mock_api(settings.spec_path)
+        app = create_app(settings)  # before the database: Connexion checks the spec here
     except SpecError as exc:
         print(f"mock_server: {exc}", file=sys.stderr)
         return 2
@@ -294,7 +295,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(ready, flush=True)
 
     config = uvicorn.Config(
-        create_app(settings),
+        app,
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level,

@@ -20,6 +20,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
+from connexion.exceptions import InvalidSpecification
 from connexion.middleware import MiddlewarePosition
 from connexion.resolver import RelativeResolver
 
@@ -54,6 +55,7 @@ from mock_server.steering import (
 )
 from mock_server.validation import CollectingJSONBodyValidator
 from openapi import CONTROL_SPEC_PATH
+from openapi.document import SpecError
 from openapi.model import Spec, read_spec
 
 EXPOSED_HEADERS = ("Allow", PREFERENCE_APPLIED)
@@ -124,6 +126,18 @@ def create_app(settings: Settings | None = None) -> LeanAsyncApp | SpecReloader:
     return reloader
 
 
+def _add_api(app: LeanAsyncApp, spec: Spec, **options: Any) -> None:
+    """Serve `spec` on `app`; a document Connexion refuses is a `SpecError` naming the file."""
+    try:
+        app.add_api(copy.deepcopy(spec.document), **options)
+    except InvalidSpecification as exc:
+        # Connexion's message is jsonschema's, schema dump included: the first line and where.
+        where = ".".join(str(part) for part in exc.path) or "the document's root"
+        raise SpecError(
+            f"{spec.path}: not a valid OpenAPI 3.0 document: {exc.message} (at {where})"
+        ) from exc
+
+
 def _connexion_app(
     settings: Settings,
     spec: Spec,
@@ -145,8 +159,9 @@ def _connexion_app(
     # The documents as the kit read them, not the files: Connexion's own reading (pure-Python
     # YAML) took 0.6 s of every start. The contract's `$ref`s are local (`openapi.document`
     # resolves no other kind), so no base URI is lost. Copies: Connexion fills in defaults.
-    app.add_api(
-        copy.deepcopy(spec.document),
+    _add_api(
+        app,
+        spec,
         resolver=RelativeResolver("mock_server.handlers"),
         validate_responses=settings.validate_responses,
         strict_validation=False,
@@ -198,8 +213,9 @@ def _connexion_app(
         LineBreaksInControlPaths, position=MiddlewarePosition.BEFORE_SWAGGER, spec=control_spec
     )
     # The control API (/__mock/), namespaces and the request journal (issue 8).
-    app.add_api(
-        copy.deepcopy(control_spec.document),
+    _add_api(
+        app,
+        control_spec,
         resolver=RelativeResolver("mock_server.control"),
         validate_responses=settings.validate_responses,
         strict_validation=True,

@@ -7,6 +7,7 @@ names the file and line, through `Database.open`.
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -18,6 +19,8 @@ from mock_server.database import Database, StorageError
 from mock_server.default_data import default_data
 from mock_server.process import MockProcess, free_port
 from mock_server.resources import read_mock_api
+from openapi import SPEC_PATH
+from openapi.model import read_spec
 from tests.mock_server.disks import remount, small_tmpfs
 
 API = read_mock_api()
@@ -229,3 +232,27 @@ def test_a_read_only_filesystem_is_one_line_at_start(tmp_path: Path) -> None:
             "Read-only file system"
         ]
         assert _files(disk) == files
+
+
+def test_a_spec_connexion_refuses_is_one_line_naming_the_file_and_place(tmp_path: Path) -> None:
+    # Valid YAML with resolvable references, so the kit's reading accepts it; only the OpenAPI
+    # schema (which Connexion checks) says `deprecated` is a boolean.
+    text = SPEC_PATH.read_text(encoding="utf-8")
+    where = text.index("      responses:")
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(text[:where] + '      deprecated: "yes"\n' + text[where:], encoding="utf-8")
+    db = tmp_path / "db.json"
+    result = subprocess.run(
+        [sys.executable, "-m", "mock_server", "--db", str(db), "--port", str(free_port())],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "ACTIONSESSION_MOCK_SPEC": str(spec)},
+    )
+    first_path = next(iter(read_spec(SPEC_PATH).document["paths"]))
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr.strip().splitlines() == [
+        f"mock_server: {spec}: not a valid OpenAPI 3.0 document: 'yes' is not of type "
+        f"'boolean' (at paths.{first_path}.post.deprecated)"
+    ]
+    assert not db.exists()  # refused before the database was made
