@@ -358,6 +358,19 @@ def report(results: Sequence[SizeResult], args: argparse.Namespace) -> None:
             b = getattr(last, table)["mock"].per_second
             print(f" {what} {b / a:.2f}x", end="")
         print()
+        # An index's rate is one over its latency: the p50 at the first size over the last.
+        ratios = {
+            shape.name: first_index.p50 / last_index.p50
+            for shape in SHAPES
+            if (first_index := first.index.get("mock", {}).get(shape.name)) is not None
+            and (last_index := last.index.get("mock", {}).get(shape.name)) is not None
+        }
+        if ratios:
+            low, high = min(ratios, key=ratios.__getitem__), max(ratios, key=ratios.__getitem__)
+            print(
+                f"mock index flatness (p50 rate), {last.sessions:,} vs {first.sessions:,}: "
+                f"{ratios[low]:.2f}x ({low}) to {ratios[high]:.2f}x ({high})"
+            )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
