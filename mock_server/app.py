@@ -105,6 +105,7 @@ def create_app(settings: Settings | None = None) -> LeanAsyncApp | SpecReloader:
     @contextlib.asynccontextmanager
     async def lifespan(_app: object) -> AsyncIterator[dict[str, object]]:
         state = open_state(settings, journal, api)
+        app.note_checked()
         watchers = []
         if settings.reload and settings.data_paths:
             paths = settings.data_paths
@@ -129,7 +130,7 @@ def create_app(settings: Settings | None = None) -> LeanAsyncApp | SpecReloader:
 def _add_api(app: LeanAsyncApp, spec: Spec, **options: Any) -> None:
     """Serve `spec` on `app`; a document Connexion refuses is a `SpecError` naming the file."""
     try:
-        app.add_api(copy.deepcopy(spec.document), **options)
+        app.add_checked_api(copy.deepcopy(spec.document), **options)
     except InvalidSpecification as exc:
         # Connexion's message is jsonschema's, schema dump included: the first line and where.
         where = ".".join(str(part) for part in exc.path) or "the document's root"
@@ -148,6 +149,9 @@ def _connexion_app(
     """The Connexion app serving `spec`: routes, security, validation, middlewares."""
     app = LeanAsyncApp(
         __name__,
+        # In the database's folder, for every database in it: which specs passed Connexion's
+        # check (a fresh database is a common start, and the specs are the same).
+        checked_stamp=settings.db_path.with_name(".mock-spec-checked"),
         lifespan=lifespan,
         security_map=security_map(mode=settings.auth, tokens=settings.tokens),
         validator_map={

@@ -29,13 +29,13 @@ from urllib.parse import parse_qsl
 
 import anyio.to_thread
 from connexion.frameworks.starlette import Starlette as StarletteFramework
-from connexion.jsonifier import Jsonifier
 from connexion.lifecycle import ConnexionResponse
 from starlette.datastructures import Headers
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mock_server import handlers
+from mock_server.framework import JSONIFIER
 from mock_server.matching import operation_of
 from mock_server.rules import Rules
 from openapi.model import Operation, Spec
@@ -74,7 +74,6 @@ class DirectOperations:
             for op in spec.operations.values()
             if (direct := _direct(spec, op)) is not None
         }
-        self._jsonifier = Jsonifier()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         operation = operation_of(scope, self.spec) if scope["type"] == "http" else None
@@ -107,7 +106,7 @@ class DirectOperations:
         headers = dict(rest[0]) if rest else {}
         if not any(key.lower() == "content-type" for key in headers):
             headers["Content-Type"] = _JSON
-        body = self._jsonifier.dumps(data)
+        body = JSONIFIER.dumps(data)
         return Response(body, status_code=status, media_type=_JSON, headers=headers)
 
 

@@ -14,22 +14,27 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
+from connexion.spec import Specification
 
-from mock_server import file_identity
+from mock_server import file_identity, framework
 from mock_server.database import Database, StorageError
 from mock_server.default_data import default_data
 from mock_server.fixtures import dumps
 from mock_server.generate import generate
 from mock_server.process import MockProcess, free_port
 from mock_server.resources import read_mock_api
+from openapi import CONTROL_SPEC_PATH, SPEC_PATH
+from openapi.model import read_spec
 from tests.conftest import RunningMock
 
 API = read_mock_api()
 UNHASHED = "the --data files are unchanged since they were hashed"
 CHANGED = "the base data changed since"
 SESS_2 = {"action_session_id": "sess-2", "action_id": "act-1"}
+CONTROL_TITLE = read_spec(CONTROL_SPEC_PATH).document["info"]["title"]
 
 
 def _settle(path: Path) -> None:
@@ -225,3 +230,52 @@ def test_a_prefetched_file_is_taken_once_and_a_later_read_sees_the_file_as_it_is
     file_identity.forget_prefetched()
     path.write_bytes(b"edited again")
     assert file_identity.read_identified(path)[0] == b"edited again"
+
+
+def test_a_spec_checked_at_one_start_is_not_checked_at_the_next_in_that_folder_but_an_edited_one_is(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, start_mock: Callable[..., RunningMock]
+) -> None:
+    checked: list[str] = []
+    connexions_check = Specification._validate_spec.__func__
+
+    def counted(cls: type, document: dict[str, Any]) -> None:
+        checked.append(document["info"]["title"])
+        connexions_check(cls, document)
+
+    monkeypatch.setattr(Specification, "_validate_spec", classmethod(counted))
+    stamp = tmp_path / ".mock-spec-checked"
+    starts = iter(range(10))
+
+    def start_afresh(**overrides: object) -> None:
+        # A new process knows no document until it reads the stamp; each start a new database
+        # in the same folder.
+        monkeypatch.setattr(framework._CheckedSpecification, "passed", set())
+        start_mock(tmp_path / f"db-{next(starts)}.json", **overrides).stop()
+
+    start_afresh()
+    titles = [read_spec(SPEC_PATH).document["info"]["title"], CONTROL_TITLE]
+    assert checked == titles
+    assert len(json.loads(stamp.read_text())["passed"]) == 2
+
+    start_afresh()
+    assert checked == titles  # both passed before: neither checked again
+
+    edited = tmp_path / "edited.yaml"
+    text = SPEC_PATH.read_text(encoding="utf-8")
+    edited.write_text(text.replace("title: ", "title: Edited ", 1), encoding="utf-8")
+    start_afresh(spec_path=edited)
+    assert checked == [*titles, "Edited " + titles[0]]
+    assert len(json.loads(stamp.read_text())["passed"]) == 3
+
+
+def test_a_start_refused_for_its_database_notes_no_checked_spec(tmp_path: Path) -> None:
+    (tmp_path / "db.json").write_text("[]")  # not a TinyDB database: the start is refused
+    result = subprocess.run(
+        [sys.executable, "-m", "mock_server", "--db", str(tmp_path / "db.json"), "--port",
+         str(free_port())],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["db.json"]
