@@ -3,15 +3,18 @@ and only the very content (with the same spec and checking code) that passed is 
 
 from __future__ import annotations
 
+import gc
 import json
 from pathlib import Path
 
 import pytest
 
 from mock_server import fixtures
+from mock_server.database import StorageError
 from mock_server.default_data import default_data
+from mock_server.request_journal import RequestJournal
 from mock_server.resources import read_mock_api
-from mock_server.state import check_key, read_base
+from mock_server.state import MockState, check_key, read_base
 from openapi import SPEC_PATH
 
 FORMAT = fixtures.fixture_format(read_mock_api())
@@ -63,3 +66,29 @@ def test_an_edited_fixture_is_checked_again_though_its_old_content_passed(tmp_pa
         f"{path}: action-session[{len(document['action-session']) - 1}] (b-1) action_id: "
         'Action "gone" does not exist.'
     ]
+
+
+def test_the_collector_runs_again_after_an_open_refused_or_not_and_the_records_are_frozen(
+    tmp_path: Path,
+) -> None:
+    # The collector is paused while the records are made; left paused, every reference cycle
+    # made afterwards would be kept for the life of the process.
+    api = read_mock_api()
+
+    def opened(db: Path) -> MockState:
+        return MockState.open(
+            db, (), journal=RequestJournal(10), max_namespaces=2, namespace_ttl=60, api=api
+        )
+
+    (tmp_path / "bad.json").write_text("[]")
+    with pytest.raises(StorageError, match="is not a TinyDB database"):
+        opened(tmp_path / "bad.json")
+    assert gc.isenabled()
+    frozen = gc.get_freeze_count()
+    state = opened(tmp_path / "good.json")
+    try:
+        assert gc.isenabled()
+        assert gc.get_freeze_count() > frozen
+    finally:
+        state.close()
+        gc.unfreeze()  # the other tests' garbage is collected as usual
