@@ -140,14 +140,16 @@ class _CheckedSpecification(OpenAPISpecification):  # type: ignore[misc]  # Conn
     passed: ClassVar[set[str]] = set()
     """Digests of the documents that passed the check (in this process, or noted by a start)."""
 
-    @classmethod
-    def _validate_spec(cls, spec: Any) -> None:
-        digest = _digest(spec)
-        if digest is not None and digest in cls.passed:
+    def __init__(self, document: dict[str, Any], **options: Any) -> None:
+        self.digest = _digest(document)  # as given: Connexion fills in defaults before its check
+        super().__init__(document, **options)
+
+    def _validate_spec(self, spec: Any) -> None:  # Connexion calls it on the new instance
+        if self.digest is not None and self.digest in self.passed:
             return
         super()._validate_spec(spec)  # raises InvalidSpecification
-        if digest is not None:
-            cls.passed.add(digest)
+        if self.digest is not None:
+            self.passed.add(self.digest)
 
 
 def _digest(document: Mapping[str, Any]) -> str | None:
@@ -198,7 +200,7 @@ class LeanAsyncApp(AsyncApp):  # type: ignore[misc]  # Connexion is untyped
         # The same middleware, taught to take a built document: Connexion builds it by name.
         self.middleware.__class__ = _PrebuiltSpecMiddleware
         self._stamp = checked_stamp
-        self._learnt: list[str] = []
+        self._served: list[str] = []
         noted = file_identity.recall(checked_stamp) if checked_stamp is not None else None
         if noted is not None and isinstance(noted.get("passed"), list):
             _CheckedSpecification.passed.update(d for d in noted["passed"] if isinstance(d, str))
@@ -206,18 +208,21 @@ class LeanAsyncApp(AsyncApp):  # type: ignore[misc]  # Connexion is untyped
     def add_checked_api(self, document: dict[str, Any], **options: Any) -> None:
         """`add_api(document, ...)`, the document checked unless it passed before (a refusal
         raises Connexion's `InvalidSpecification`)."""
-        before = set(_CheckedSpecification.passed)
-        self.add_api(_CheckedSpecification(document), **options)
-        self._learnt += sorted(_CheckedSpecification.passed - before)
+        specification = _CheckedSpecification(document)
+        self.add_api(specification, **options)
+        if specification.digest is not None:
+            self._served.append(specification.digest)
 
     def note_checked(self) -> None:
-        """Note the documents that passed the check now in the stamp, once the app serves: a
-        start refused for another reason (a damaged database) leaves the folder as it was."""
-        if not self._learnt or self._stamp is None:
+        """Note the documents this app serves (all passed the check) in the stamp, once it
+        serves: a start refused for another reason (a damaged database) leaves the folder as
+        it was."""
+        if self._stamp is None:
             return
         noted = file_identity.recall(self._stamp) or {}
-        learnt = set(self._learnt)
-        kept = [d for d in noted.get("passed", []) if isinstance(d, str) and d not in learnt]
+        kept = [d for d in noted.get("passed", []) if isinstance(d, str)]
+        if all(d in kept for d in self._served):
+            return
+        kept = [d for d in kept if d not in self._served]
         # The last few documents: a spec being edited leaves its earlier versions behind.
-        file_identity.remember(self._stamp, {"passed": [*kept[-7:], *self._learnt]})
-        self._learnt = []
+        file_identity.remember(self._stamp, {"passed": [*kept[-7:], *self._served]})

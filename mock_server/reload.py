@@ -21,9 +21,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from connexion import AsyncApp
 from starlette.types import Receive, Scope, Send
 
+from mock_server.framework import LeanAsyncApp
 from mock_server.resources import MockApi, mock_api
 from openapi.model import Spec, read_api, read_spec
 
@@ -91,12 +91,12 @@ class SpecReloader:
     copies the lifespan's.
     """
 
-    def __init__(self, spec_path: Path, build: Callable[[Spec, MockApi], AsyncApp]) -> None:
+    def __init__(self, spec_path: Path, build: Callable[[Spec, MockApi], LeanAsyncApp]) -> None:
         self.spec_path = spec_path
         self.build = build
-        self._app: AsyncApp | None = None
+        self._app: LeanAsyncApp | None = None
 
-    def serve(self, app: AsyncApp) -> None:
+    def serve(self, app: LeanAsyncApp) -> None:
         self._app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -115,6 +115,7 @@ class SpecReloader:
             middleware = app.middleware
             middleware.app, middleware.middleware_stack = middleware._build_middleware_stack()
             state.use_api(api)
+            app.note_checked()
         except Exception as exc:  # every reason an edited spec cannot be served
             logger.error("the edited spec %s was not applied: %s", self.spec_path, exc)
             return False

@@ -4,6 +4,7 @@ document it is started with (`--spec`), and an edited spec is served without a r
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable
 from pathlib import Path
@@ -127,6 +128,9 @@ def test_an_edited_spec_is_served_without_a_restart_and_the_state_is_kept(
 
         assert eventually(has_priority)
         assert "applied the edited spec" in caplog.text
+        # The edited document passed Connexion's check: the next start does not check it again.
+        noted = json.loads((tmp_path / ".mock-spec-checked").read_text())["passed"]
+        assert len(noted) == 3  # the draft, the control API, the edit
         created = client.post("/v2/action-session/create", json={**SESSION, "priority": 2})
         assert created.status_code == 201
         assert created.json()["priority"] == 2
