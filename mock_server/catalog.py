@@ -414,7 +414,7 @@ class Catalog:
         if old is not None:
             for desc in (False, True):
                 for history in _LISTS[was_hidden]:
-                    index.orders[(field, desc, history)].remove(keys, old, doc_id)
+                    index.orders[(field, desc, history)].remove(old, doc_id)
             del keys[doc_id]
             _count_class(classes, old, -1)
         if new is not None:
@@ -425,7 +425,7 @@ class Catalog:
             keys[doc_id] = new
             for desc in (False, True):
                 for history in _LISTS[hidden]:
-                    index.orders[(field, desc, history)].insert(keys, new, doc_id)
+                    index.orders[(field, desc, history)].insert(new, doc_id)
 
     @staticmethod
     def _forget_order(index: _TableIndex, field: str) -> None:
@@ -580,8 +580,9 @@ class Catalog:
             index.keys[field] = keys
             index.classes[field] = classes
             for way, ids in ((False, ascending), (True, held_descending)):
-                index.orders[(field, way, True)] = _Order(ids, way)
-                index.orders[(field, way, False)] = _Order((i for i in ids if i not in hidden), way)
+                index.orders[(field, way, True)] = _Order(ids, keys, way)
+                active = (i for i in ids if i not in hidden)
+                index.orders[(field, way, False)] = _Order(active, keys, way)
             order = index.orders[(field, desc, history)]
         return order
 
@@ -719,21 +720,25 @@ class _Order(Sequence[str]):
     (each sorted field, both directions, with and without history), and a profile of creates
     after a few sorted searches put the sort orders' upkeep at two fifths of the server's time.
 
-    The ids are held ascending by key, so that C's `bisect` finds a place with `keys.__getitem__`
-    as its key (no Python call per step): first the run of ids of equal key, then the id within
-    it, compared as it is. An ascending order holds ties by id ascending. A descending one
-    (`reverse`) is read backwards, so it holds its ties by id descending, and finds an id among
-    them with a `_Descending` probe (ties read by id ascending in both directions).
+    The ids are held ascending by key, each chunk beside the list of its ids' keys, so that C's
+    `bisect` finds a place without a Python call or a dictionary look-up per step: first the
+    run of ids of equal key, then the id within it, compared as it is. An ascending order holds
+    ties by id ascending. A descending one (`reverse`) is read backwards, so it holds its ties
+    by id descending, and finds an id among them with a `_Descending` probe (ties read by id
+    ascending in both directions).
     """
 
-    __slots__ = ("_chunks", "_lasts", "_reverse", "_size")
+    __slots__ = ("_chunks", "_keys", "_last_keys", "_lasts", "_reverse", "_size")
 
-    def __init__(self, ids: Iterable[str], reverse: bool = False) -> None:
-        """`ids` as held (for `reverse`, the reading order backwards)."""
+    def __init__(self, ids: Iterable[str], keys: Mapping[str, Key], reverse: bool = False) -> None:
+        """`ids` as held (for `reverse`, the reading order backwards), `keys` their sort keys."""
         flat = list(ids)
         self._chunks = [flat[i : i + _CHUNK] for i in range(0, len(flat), _CHUNK)]
+        self._keys = [list(map(keys.__getitem__, chunk)) for chunk in self._chunks]
+        """Each chunk's ids' keys, in its order."""
         self._lasts = [chunk[-1] for chunk in self._chunks]
-        """Each chunk's last id: the chunk a key belongs in is found among these."""
+        self._last_keys = [chunk_keys[-1] for chunk_keys in self._keys]
+        """Each chunk's last id and its key: the chunk a key belongs in is found among these."""
         self._reverse = reverse
         self._size = len(flat)
 
@@ -785,50 +790,54 @@ class _Order(Sequence[str]):
             start -= len(chunk)
         return iter(())
 
-    def _locate(self, keys: Mapping[str, Key], key: Key, doc_id: str) -> tuple[int, int]:
+    def _locate(self, key: Key, doc_id: str) -> tuple[int, int]:
         """The chunk, and the place in it, where (key, doc_id) is or belongs (chunks not empty)."""
-        chunks, lasts, rank = self._chunks, self._lasts, keys.__getitem__
+        last_keys = self._last_keys
         # Among ids of equal key, a plain id is where an ascending order holds it; the probe
         # of a descending one compares backwards, as that order holds them.
         probe = _Descending(doc_id) if self._reverse else doc_id
         # The first chunk whose last id does not come before (key, doc_id).
-        n = bisect.bisect_left(lasts, key, key=rank)
-        n = bisect.bisect_left(lasts, probe, n, bisect.bisect_right(lasts, key, n, key=rank))
-        if n == len(chunks):  # after every id
-            return n - 1, len(chunks[n - 1])
-        chunk = chunks[n]
-        lo = bisect.bisect_left(chunk, key, key=rank)
-        return n, bisect.bisect_left(
-            chunk, probe, lo, bisect.bisect_right(chunk, key, lo, key=rank)
-        )
+        n = bisect.bisect_left(last_keys, key)
+        n = bisect.bisect_left(self._lasts, probe, n, bisect.bisect_right(last_keys, key, n))
+        if n == len(last_keys):  # after every id
+            return n - 1, len(self._chunks[n - 1])
+        chunk_keys = self._keys[n]
+        lo = bisect.bisect_left(chunk_keys, key)
+        hi = bisect.bisect_right(chunk_keys, key, lo)
+        return n, bisect.bisect_left(self._chunks[n], probe, lo, hi)
 
-    def insert(self, keys: Mapping[str, Key], key: Key, doc_id: str) -> None:
+    def insert(self, key: Key, doc_id: str) -> None:
         """Put `doc_id`, whose sort key is `key`, in its place."""
         self._size += 1
         if not self._chunks:
             self._chunks.append([doc_id])
+            self._keys.append([key])
             self._lasts.append(doc_id)
+            self._last_keys.append(key)
             return
-        n, at = self._locate(keys, key, doc_id)
-        chunk = self._chunks[n]
+        n, at = self._locate(key, doc_id)
+        chunk, chunk_keys = self._chunks[n], self._keys[n]
         chunk.insert(at, doc_id)
+        chunk_keys.insert(at, key)
         if at == len(chunk) - 1:
-            self._lasts[n] = doc_id
+            self._lasts[n], self._last_keys[n] = doc_id, key
         if len(chunk) >= 2 * _CHUNK:
             self._chunks[n : n + 1] = [chunk[:_CHUNK], chunk[_CHUNK:]]
+            self._keys[n : n + 1] = [chunk_keys[:_CHUNK], chunk_keys[_CHUNK:]]
             self._lasts[n : n + 1] = [chunk[_CHUNK - 1], chunk[-1]]
+            self._last_keys[n : n + 1] = [chunk_keys[_CHUNK - 1], chunk_keys[-1]]
 
-    def remove(self, keys: Mapping[str, Key], key: Key, doc_id: str) -> None:
+    def remove(self, key: Key, doc_id: str) -> None:
         """Take out `doc_id`, which is in its place for `key`."""
-        n, at = self._locate(keys, key, doc_id)
-        chunk = self._chunks[n]
+        n, at = self._locate(key, doc_id)
+        chunk, chunk_keys = self._chunks[n], self._keys[n]
         del chunk[at]
+        del chunk_keys[at]
         self._size -= 1
         if not chunk:
-            del self._chunks[n]
-            del self._lasts[n]
+            del self._chunks[n], self._keys[n], self._lasts[n], self._last_keys[n]
         elif at == len(chunk):
-            self._lasts[n] = chunk[-1]
+            self._lasts[n], self._last_keys[n] = chunk[-1], chunk_keys[-1]
 
 
 class _Descending(str):
