@@ -415,7 +415,7 @@ class Catalog:
         if old is not None:
             for desc in (False, True):
                 for history in _LISTS[was_hidden]:
-                    index.orders[(field, desc, history)].remove(keys, old, doc_id, desc)
+                    index.orders[(field, desc, history)].remove(old, doc_id)
             del keys[doc_id]
             _count_class(classes, old, -1)
         if new is not None:
@@ -426,7 +426,7 @@ class Catalog:
             keys[doc_id] = new
             for desc in (False, True):
                 for history in _LISTS[hidden]:
-                    index.orders[(field, desc, history)].insert(keys, new, doc_id, desc)
+                    index.orders[(field, desc, history)].insert(new, doc_id)
 
     @staticmethod
     def _forget_order(index: _TableIndex, field: str) -> None:
@@ -629,13 +629,14 @@ class Catalog:
             if len(classes) > 1 or "other" in classes:
                 return None
             ascending = sorted(sorted(keys), key=keys.__getitem__)
-            descending = _descending(ascending, keys)
+            held_descending = _descending(ascending, keys)[::-1]  # read backwards
             hidden = index.historized
             index.keys[field] = keys
             index.classes[field] = classes
-            for way, ids in ((False, ascending), (True, descending)):
-                index.orders[(field, way, True)] = _Order(ids)
-                index.orders[(field, way, False)] = _Order(i for i in ids if i not in hidden)
+            for way, ids in ((False, ascending), (True, held_descending)):
+                index.orders[(field, way, True)] = _Order(ids, keys, way)
+                active = (i for i in ids if i not in hidden)
+                index.orders[(field, way, False)] = _Order(active, keys, way)
             order = index.orders[(field, desc, history)]
         return order
 
@@ -762,13 +763,6 @@ def _count_class(classes: dict[str, int], key: Key, delta: int) -> None:
         classes.pop(kind, None)
 
 
-def _before(key: Key, doc_id: str, other_key: Key, other_id: str, desc: bool) -> bool:
-    """Whether (key, doc_id) comes before (other_key, other_id): ties by id ascending either way."""
-    if key != other_key:
-        return key > other_key if desc else key < other_key
-    return doc_id < other_id
-
-
 _CHUNK = 512
 """Ids per chunk of an `_Order` as built; a chunk is split in two when it doubles."""
 
@@ -779,22 +773,40 @@ class _Order(Sequence[str]):
     As one list, every create at 100,000 sessions moved about twenty lists of 100,000 pointers
     (each sorted field, both directions, with and without history), and a profile of creates
     after a few sorted searches put the sort orders' upkeep at two fifths of the server's time.
+
+    The ids are held ascending by key, each chunk beside the list of its ids' keys, so that C's
+    `bisect` finds a place without a Python call or a dictionary look-up per step: first the
+    run of ids of equal key, then the id within it, compared as it is. An ascending order holds
+    ties by id ascending. A descending one (`reverse`) is read backwards, so it holds its ties
+    by id descending, and finds an id among them with a `_Descending` probe (ties read by id
+    ascending in both directions).
     """
 
-    __slots__ = ("_chunks", "_size")
+    __slots__ = ("_chunks", "_keys", "_last_keys", "_lasts", "_reverse", "_size")
 
-    def __init__(self, ids: Iterable[str]) -> None:
+    def __init__(self, ids: Iterable[str], keys: Mapping[str, Key], reverse: bool = False) -> None:
+        """`ids` as held (for `reverse`, the reading order backwards), `keys` their sort keys."""
         flat = list(ids)
         self._chunks = [flat[i : i + _CHUNK] for i in range(0, len(flat), _CHUNK)]
+        self._keys = [list(map(keys.__getitem__, chunk)) for chunk in self._chunks]
+        """Each chunk's ids' keys, in its order."""
+        self._lasts = [chunk[-1] for chunk in self._chunks]
+        self._last_keys = [chunk_keys[-1] for chunk_keys in self._keys]
+        """Each chunk's last id and its key: the chunk a key belongs in is found among these."""
+        self._reverse = reverse
         self._size = len(flat)
 
     def __len__(self) -> int:
         return self._size
 
     def __iter__(self) -> Iterator[str]:
+        if self._reverse:
+            return itertools.chain.from_iterable(map(reversed, reversed(self._chunks)))
         return itertools.chain.from_iterable(self._chunks)
 
     def __reversed__(self) -> Iterator[str]:
+        if self._reverse:
+            return itertools.chain.from_iterable(self._chunks)
         return itertools.chain.from_iterable(map(reversed, reversed(self._chunks)))
 
     @overload
@@ -813,75 +825,87 @@ class _Order(Sequence[str]):
         return next(self._from(position))
 
     def _from(self, start: int) -> Iterator[str]:
-        """The ids from position `start` on."""
-        for n, chunk in enumerate(self._chunks):
+        """The ids from reading position `start` on."""
+        chunks = self._chunks
+        if not self._reverse:
+            for n, chunk in enumerate(chunks):
+                if start < len(chunk):
+                    rest = itertools.islice(chunks, n + 1, None)
+                    return itertools.chain(chunk[start:], itertools.chain.from_iterable(rest))
+                start -= len(chunk)
+            return iter(())
+        # Read backwards: position `start` is counted from the last id held.
+        for n in range(len(chunks) - 1, -1, -1):
+            chunk = chunks[n]
             if start < len(chunk):
-                rest = itertools.islice(self._chunks, n + 1, None)
-                return itertools.chain(chunk[start:], itertools.chain.from_iterable(rest))
+                head = reversed(chunk[: len(chunk) - start])
+                before = map(reversed, reversed(chunks[:n]))
+                return itertools.chain(head, itertools.chain.from_iterable(before))
             start -= len(chunk)
         return iter(())
 
-    def _locate(
-        self, keys: Mapping[str, Key], key: Key, doc_id: str, desc: bool
-    ) -> tuple[int, int]:
+    def _locate(self, key: Key, doc_id: str) -> tuple[int, int]:
         """The chunk, and the place in it, where (key, doc_id) is or belongs (chunks not empty)."""
-        chunks = self._chunks
-        if not desc:
-            # Ascending, (key, id) tuples order as `_before` does: C's bisect takes the steps.
-            probe = (key, doc_id)
+        last_keys = self._last_keys
+        # Among ids of equal key, a plain id is where an ascending order holds it; the probe
+        # of a descending one compares backwards, as that order holds them.
+        probe = _Descending(doc_id) if self._reverse else doc_id
+        # The first chunk whose last id does not come before (key, doc_id).
+        n = bisect.bisect_left(last_keys, key)
+        n = bisect.bisect_left(self._lasts, probe, n, bisect.bisect_right(last_keys, key, n))
+        if n == len(last_keys):  # after every id
+            return n - 1, len(self._chunks[n - 1])
+        chunk_keys = self._keys[n]
+        lo = bisect.bisect_left(chunk_keys, key)
+        hi = bisect.bisect_right(chunk_keys, key, lo)
+        return n, bisect.bisect_left(self._chunks[n], probe, lo, hi)
 
-            def rank(other: str) -> tuple[Key, str]:
-                return keys[other], other
-
-            n = bisect.bisect_left(chunks, probe, key=lambda chunk: rank(chunk[-1]))
-            if n == len(chunks):
-                return n - 1, len(chunks[n - 1])
-            return n, bisect.bisect_left(chunks[n], probe, key=rank)
-        lo, hi = 0, len(chunks)
-        while lo < hi:  # the first chunk whose last id does not come before (key, doc_id)
-            mid = (lo + hi) // 2
-            last = chunks[mid][-1]
-            if _before(keys[last], last, key, doc_id, desc):
-                lo = mid + 1
-            else:
-                hi = mid
-        if lo == len(chunks):  # after every id
-            return lo - 1, len(chunks[lo - 1])
-        return lo, _position(chunks[lo], keys, key, doc_id, desc)
-
-    def insert(self, keys: Mapping[str, Key], key: Key, doc_id: str, desc: bool) -> None:
+    def insert(self, key: Key, doc_id: str) -> None:
         """Put `doc_id`, whose sort key is `key`, in its place."""
         self._size += 1
         if not self._chunks:
             self._chunks.append([doc_id])
+            self._keys.append([key])
+            self._lasts.append(doc_id)
+            self._last_keys.append(key)
             return
-        n, at = self._locate(keys, key, doc_id, desc)
-        chunk = self._chunks[n]
+        n, at = self._locate(key, doc_id)
+        chunk, chunk_keys = self._chunks[n], self._keys[n]
         chunk.insert(at, doc_id)
+        chunk_keys.insert(at, key)
+        if at == len(chunk) - 1:
+            self._lasts[n], self._last_keys[n] = doc_id, key
         if len(chunk) >= 2 * _CHUNK:
             self._chunks[n : n + 1] = [chunk[:_CHUNK], chunk[_CHUNK:]]
+            self._keys[n : n + 1] = [chunk_keys[:_CHUNK], chunk_keys[_CHUNK:]]
+            self._lasts[n : n + 1] = [chunk[_CHUNK - 1], chunk[-1]]
+            self._last_keys[n : n + 1] = [chunk_keys[_CHUNK - 1], chunk_keys[-1]]
 
-    def remove(self, keys: Mapping[str, Key], key: Key, doc_id: str, desc: bool) -> None:
+    def remove(self, key: Key, doc_id: str) -> None:
         """Take out `doc_id`, which is in its place for `key`."""
-        n, at = self._locate(keys, key, doc_id, desc)
-        chunk = self._chunks[n]
+        n, at = self._locate(key, doc_id)
+        chunk, chunk_keys = self._chunks[n], self._keys[n]
         del chunk[at]
+        del chunk_keys[at]
         self._size -= 1
         if not chunk:
-            del self._chunks[n]
+            del self._chunks[n], self._keys[n], self._lasts[n], self._last_keys[n]
+        elif at == len(chunk):
+            self._lasts[n], self._last_keys[n] = chunk[-1], chunk_keys[-1]
 
 
-def _position(order: list[str], keys: Mapping[str, Key], key: Key, doc_id: str, desc: bool) -> int:
-    """Where (key, doc_id) is, or belongs, in `order` (binary search)."""
-    lo, hi = 0, len(order)
-    while lo < hi:
-        mid = (lo + hi) // 2
-        other = order[mid]
-        if _before(keys[other], other, key, doc_id, desc):
-            lo = mid + 1
-        else:
-            hi = mid
-    return lo
+class _Descending(str):
+    """An id that compares backwards: the probe that finds an id among ties held by id
+    descending. Only the probe is one: `bisect` compares a held id with it, and Python asks
+    the subclass's reflected operator first, so the ids held stay plain strings."""
+
+    __slots__ = ()
+
+    def __lt__(self, other: str) -> bool:
+        return str.__gt__(self, other)
+
+    def __gt__(self, other: str) -> bool:
+        return str.__lt__(self, other)
 
 
 def _descending(ascending: list[str], keys: Mapping[str, Key]) -> list[str]:
