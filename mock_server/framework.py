@@ -97,8 +97,11 @@ class _FastJsonifier(Jsonifier):  # type: ignore[misc]  # Connexion is untyped
         if not kwargs:
             try:
                 return self._encoder.encode(data).decode() + "\n"
-            except (TypeError, msgspec.EncodeError):
-                pass  # a type only Connexion's encoder knows (a date, a Decimal): its way
+            except (TypeError, ValueError, msgspec.EncodeError):
+                # A type only Connexion's encoder knows (a date, a Decimal), or a string UTF-8
+                # cannot hold (a lone surrogate, which a client may send as "\ud800"): its way,
+                # which writes such a string escaped.
+                pass
         return super().dumps(data, **kwargs)  # type: ignore[no-any-return]
 
 
@@ -154,10 +157,11 @@ class _CheckedSpecification(OpenAPISpecification):  # type: ignore[misc]  # Conn
 
 def _digest(document: Mapping[str, Any]) -> str | None:
     """What identifies a document's check: its content and the Connexion that checks it (None
-    for a document msgspec cannot write in key order, such as one with numbers for keys)."""
+    for a document msgspec cannot write in key order, such as one with numbers for keys: it is
+    always checked)."""
     try:
         content = msgspec.json.encode(document, order="sorted")
-    except (TypeError, msgspec.EncodeError):
+    except (TypeError, ValueError, msgspec.EncodeError):  # ValueError: a lone surrogate
         return None
     return hashlib.sha256(_checker() + content).hexdigest()
 

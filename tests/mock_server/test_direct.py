@@ -196,3 +196,27 @@ def test_a_body_sent_in_chunks_is_read_whole(client: httpx.Client) -> None:
         "watcher": None,
     }
     assert client.get("/v2/action-session/view/c-1").json()["validity"] == 1
+
+
+def test_a_string_utf8_cannot_hold_is_answered_escaped_by_every_operation(
+    client: httpx.Client,
+) -> None:
+    # JSON may carry a lone surrogate ("\ud800"); Python reads it into a str that UTF-8 cannot
+    # encode. msgspec refuses to write it, so such an answer is written as json.dumps would.
+    lone = "\ud800x"
+    body = {**SESSION, "action_session_id": "u-1", "subtenant_id": lone, "data": {"k": "\udfff"}}
+    created = client.post(
+        "/v2/action-session/create",
+        content=json.dumps(body).encode("ascii"),
+        headers={"Content-Type": "application/json"},
+    )
+    viewed = client.get("/v2/action-session/view/u-1")
+    listed = client.post("/v2/action-session/index", json={"filter": {"tenant_id": "ten-2"}})
+
+    assert (created.status_code, viewed.status_code, listed.status_code) == (201, 200, 200)
+    for answer in (created, viewed):
+        assert answer.headers["content-type"] == "application/json"
+        assert '"subtenant_id": "\\ud800x"' in answer.text  # escaped, as json.dumps writes it
+        assert json.loads(answer.text)["subtenant_id"] == lone
+        assert json.loads(answer.text)["data"] == {"k": "\udfff"}
+    assert [s for s in listed.json() if s["action_session_id"] == "u-1"][0]["subtenant_id"] == lone
