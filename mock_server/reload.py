@@ -119,6 +119,7 @@ class SpecReloader:
         except Exception as exc:  # every reason an edited spec cannot be served
             logger.error("the edited spec %s was not applied: %s", self.spec_path, exc)
             return False
-        self._app = app
+        # Logged before the swap: whoever is answered by the new app can find the line already.
         logger.info("applied the edited spec %s", self.spec_path)
+        self._app = app
         return True
