@@ -202,10 +202,6 @@ class _Children:
             touched.append(parent)
         return touched
 
-    def count(self, session_id: str, index: int) -> int:
-        counts = self.counts.get(session_id)
-        return counts[index] if counts is not None else 0
-
     def dates(self, session_id: str) -> tuple[str | None, str | None]:
         dates = self._dates.get(session_id)
         if dates is None:
@@ -534,8 +530,6 @@ class Catalog:
         return row
 
     def _count(self, session_id: str, n: int) -> int:
-        if self._children is not None:
-            return self._children.count(session_id, n)
         return self._counts(session_id)[n]
 
     def _counts(self, session_id: str) -> Sequence[int]:
@@ -628,8 +622,10 @@ class Catalog:
                 _count_class(classes, key, +1)
             if len(classes) > 1 or "other" in classes:
                 return None
+            # Stable sorts: by id first, then by key. A descending order is held ascending by key
+            # with its ties by id descending, and read backwards.
             ascending = sorted(sorted(keys), key=keys.__getitem__)
-            held_descending = _descending(ascending, keys)[::-1]  # read backwards
+            held_descending = sorted(sorted(keys, reverse=True), key=keys.__getitem__)
             hidden = index.historized
             index.keys[field] = keys
             index.classes[field] = classes
@@ -906,17 +902,3 @@ class _Descending(str):
 
     def __gt__(self, other: str) -> bool:
         return str.__lt__(self, other)
-
-
-def _descending(ascending: list[str], keys: Mapping[str, Key]) -> list[str]:
-    """The descending order from the ascending one: runs of equal keys keep ascending ids."""
-    out: list[str] = []
-    end = len(ascending)
-    while end > 0:
-        start = end - 1
-        key = keys[ascending[start]]
-        while start > 0 and keys[ascending[start - 1]] == key:
-            start -= 1
-        out.extend(ascending[start:end])
-        end = start
-    return out
