@@ -115,11 +115,10 @@ class SpecReloader:
             middleware = app.middleware
             middleware.app, middleware.middleware_stack = middleware._build_middleware_stack()
             state.use_api(api)
-            app.note_checked()
         except Exception as exc:  # every reason an edited spec cannot be served
             logger.error("the edited spec %s was not applied: %s", self.spec_path, exc)
             return False
-        # Logged before the swap: whoever is answered by the new app can find the line already.
         logger.info("applied the edited spec %s", self.spec_path)
         self._app = app
+        app.note_checked()
         return True
