@@ -71,19 +71,22 @@ def _initial() -> dict[str, list[dict[str, Any]]]:
         {"action_session_id": f"s-{n}", "action_id": f"act-{1 + n % 4}", "subtenant_id": "sub-1",
          "tenant_id": TENANTS[n % 3], "validity_unit": [None, "MONTH", "YEAR"][n % 3],
          "validity": [None, 12, 3, 12][n % 4], "data": None, "manager": None,
-         "assignee": ["Ann", "ann", None][n % 3], "watcher": None, **({HISTORIZED: True} if n == 2 else {})}
+         "assignee": ["Ann", "ann", None][n % 3], "watcher": None,
+         **({HISTORIZED: True} if n in (2, 5) else {})}
         for n in range(6)
     ]  # fmt: skip
     subs = [
         {"action_session_subscription_id": f"u-{n}", "action_session_id": f"s-{n % 4}",
          "action_subscription_id": f"as-{n % 3}", "subtenant_id": "sub-1", "tenant_id": TENANTS[n % 2],
          "done": [-1, 0, 1][n % 3], "warning": n % 2, "certificate_id": None,
-         "date_begin": ["2024-01-01", None][n % 2], "date_expire": None, "data": None}
+         "date_begin": ["2024-01-01", None][n % 2], "date_expire": None, "data": None,
+         **({HISTORIZED: True} if n == 6 else {})}
         for n in range(8)
     ]  # fmt: skip
     days = [
         {"action_session_date_id": f"d-{n}", "action_session_id": f"s-{n % 3}", "subtenant_id": "sub-1",
-         "tenant_id": "ten-1", "date_begin": INSTANTS[n % 4], "date_end": INSTANTS[4], "data": None}
+         "tenant_id": "ten-1", "date_begin": INSTANTS[n % 4], "date_end": INSTANTS[4], "data": None,
+         **({HISTORIZED: True} if n == 1 else {})}
         for n in range(4)
     ]  # fmt: skip
     return {ACTION_TABLE: ACTIONS, SESSIONS: sessions, SUBS: subs, DAYS: days}
@@ -165,6 +168,7 @@ _ops = st.lists(
                 "full_disk_force_delete",
                 "reset",
                 "import_merge",
+                "toggle_history",
             ]
         ),  # fmt: skip
         st.integers(0, 40),
@@ -239,6 +243,15 @@ def _apply(op: str, a: int, b: int, rules: Rules, container: Database | Overlay)
     elif op == "reset":
         tables = FORMAT.tables_of(_initial())
         container.replace_all(tables)
+    elif op == "toggle_history":
+        # A record becomes historized, or active again, in place (only imported data does so
+        # today): it leaves or rejoins the active lists where it is.
+        name = [SESSIONS, SUBS, DAYS][b % 3]
+        record_id = _pick(rules, name, a)
+        with container.transaction():
+            record = container.get(name, record_id)
+            if record is not None:
+                container.update(name, record_id, {HISTORIZED: not record.get(HISTORIZED, False)})
     elif op == "import_merge":
         # A whole-data write that changes an action: every session and day answering it follows.
         with container.transaction():
@@ -325,3 +338,59 @@ def test_a_descending_probe_compares_backwards_with_plain_ids_on_either_side() -
     assert ("z" > probe, "a" > probe, probe > "z", probe > "a") == (False, True, True, False)
     held = ["z", "q", "m", "c", "a"]
     assert sorted(["a", "z", "c", "q", probe], key=catalog._Descending) == held
+
+
+_order_ops = st.lists(
+    st.tuples(
+        st.sampled_from(["insert", "remove", "hide", "show"]),
+        st.integers(0, 30),
+        st.integers(0, 3),
+        st.booleans(),
+    ),
+    max_size=60,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(ops=_order_ops, reverse=st.booleans(), chunk=st.sampled_from([1, 2, 3, 512]))
+def test_an_order_reads_every_position_with_and_without_its_historized_ids(
+    ops: list[tuple[str, int, int, bool]], reverse: bool, chunk: int
+) -> None:
+    # One order holds the historized ids too and counts them per chunk: every slice of it, with
+    # them and without, is what sorting the ids from scratch gives, after any inserts, removals
+    # and ids becoming historized or active again in place.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(catalog, "_CHUNK", chunk)
+        keys: dict[str, catalog.Key] = {}
+        hidden: set[str] = set()
+        order = catalog._Order([], keys, hidden, reverse)
+        for op, n, key_value, historized in ops:
+            doc_id = f"id-{n:02d}"
+            key: catalog.Key = (True, key_value)
+            if op == "insert" and doc_id not in keys:
+                keys[doc_id] = key
+                if historized:
+                    hidden.add(doc_id)
+                order.insert(key, doc_id, historized)
+            elif op == "remove" and doc_id in keys:
+                order.remove(keys.pop(doc_id), doc_id, doc_id in hidden)
+                hidden.discard(doc_id)
+            elif op in ("hide", "show") and doc_id in keys and (doc_id in hidden) != (op == "hide"):
+                if op == "hide":
+                    hidden.add(doc_id)
+                else:
+                    hidden.discard(doc_id)
+                order.count_hidden(keys[doc_id], doc_id, op == "hide")
+        # Ties by id ascending in both directions, as a scan sorts them.
+        expected = sorted(sorted(keys), key=keys.__getitem__, reverse=reverse)
+        active = [i for i in expected if i not in hidden]
+        for held, view in ((expected, order), (active, order.active)):
+            assert (len(view), list(view), list(reversed(view))) == (
+                len(held),
+                held,
+                held[::-1],
+            )
+            for start in range(len(held) + 1):
+                for stop in (start, start + 1, start + 2, len(held) + 3):
+                    assert view[start:stop] == held[start:stop], (start, stop)
+            assert [view[p] for p in range(-len(held), len(held))] == held + held
