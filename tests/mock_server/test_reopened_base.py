@@ -4,8 +4,10 @@ stop with nothing to save leaves the database file alone."""
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -14,6 +16,7 @@ import pytest
 
 from mock_server.fixtures import dumps
 from mock_server.generate import generate
+from mock_server.state import FilesAsRead
 from tests.conftest import RunningMock, eventually
 
 READ = "base data of the reopened database read"
@@ -139,3 +142,58 @@ def test_a_fixture_edited_right_after_a_restart_is_applied_over_the_reopened_sta
         assert client.get(f"/v2/action-session/view/{gone}").status_code == 200
         assert client.get(f"/v2/action-session/view/{mine}").status_code == 404
         assert client.get(f"{again.base_url}/__mock/export").json() == document
+
+
+FILES = [b'{"actions": []}', bytes(range(256)) * 64, b""]
+
+
+def test_the_files_bytes_leave_memory_for_an_unnamed_copy_and_come_back_as_they_were(
+    tmp_path: Path,
+) -> None:
+    kept = FilesAsRead(list(FILES), tmp_path)
+    kept.wait_written()
+    assert not kept.in_memory
+    # Read back twice (a base read that failed is read again), and nothing left in the folder.
+    assert (kept.contents(), kept.contents()) == (FILES, FILES)
+    assert list(tmp_path.iterdir()) == []
+    kept.close()
+
+
+def test_the_files_bytes_stay_in_memory_where_no_copy_can_be_made(tmp_path: Path) -> None:
+    kept = FilesAsRead(list(FILES), tmp_path / "gone")
+    kept.wait_written()
+    assert kept.in_memory
+    assert kept.contents() == FILES
+    kept.close()
+
+
+def test_a_copy_the_disk_refuses_midway_is_dropped_and_the_bytes_stay_in_memory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    made: list[Any] = []
+    real = tempfile.TemporaryFile
+
+    class FullDisk:
+        """A real temporary file whose disk fills up after the first write."""
+
+        def __init__(self, **kwargs: Any) -> None:
+            self.file = real(**kwargs)
+            self.writes = 0
+            made.append(self)
+
+        def write(self, data: bytes) -> int:
+            self.writes += 1
+            if self.writes > 1:
+                raise OSError(errno.ENOSPC, "No space left on device")
+            written: int = self.file.write(data)
+            return written
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(self.file, name)
+
+    monkeypatch.setattr(tempfile, "TemporaryFile", FullDisk)
+    kept = FilesAsRead(list(FILES), tmp_path)
+    kept.wait_written()
+    assert kept.in_memory and kept.contents() == FILES
+    assert [m.file.closed for m in made] == [True]  # the half-written copy let go at once
+    kept.close()
