@@ -446,14 +446,13 @@ class Catalog:
         if field in resource.stored:
             return lambda _i, r: r.get(field)
         if table == _SESSIONS:
-            if field in self.api.joined[_SESSIONS]:
+            kind, n = self._session_member(field)
+            if kind == "joined":
                 joined = self.api.joined[_SESSIONS]
                 return lambda _i, r: action_fields(self._tables(), r.get(ACTION_ID), joined)[field]
-            if field in _COUNTS:
-                n = _COUNTS.index(field)
-                return lambda i, _r: self._count(i, n)
-            begin_or_end = 0 if field == "date_begin" else 1
-            return lambda i, _r: self._dates(i)[begin_or_end]
+            if kind == "count":
+                return lambda i, _r: self._counts(i)[n]
+            return lambda i, _r: self._dates(i)[n]
         if table == _DAYS:
             parent, joined = self._day_parent, self.api.joined[_DAYS]
             if field == ACTION_ID:
@@ -462,6 +461,16 @@ class Catalog:
                 self._tables(), session_of(self._tables(), r, parent).get(ACTION_ID), joined
             )[field]
         raise KeyError(f"{table}.{field}")
+
+    def _session_member(self, field: str) -> tuple[str, int]:
+        """Where a session's computed `field` comes from: ("joined", 0), its action's member;
+        ("count", n), the n-th of its four counts (`_COUNTS`); or ("date", n), its first day
+        (0) or its last (1)."""
+        if field in self.api.joined[_SESSIONS]:
+            return "joined", 0
+        if field in _COUNTS:
+            return "count", _COUNTS.index(field)
+        return "date", 0 if field == "date_begin" else 1
 
     def value(self, table: str, doc_id: str, field: str) -> Any:
         """The answered value of `field` of a record, from the maintained state (tests compare it
@@ -494,14 +503,9 @@ class Catalog:
         stored, fields = frozenset(resource.stored), tuple(resource.fields)
         if table == _SESSIONS:
             joined = self.api.joined[_SESSIONS]
-            counts = [(f, _COUNTS.index(f)) for f in fields if f not in stored and f in _COUNTS]
-            # Any other computed member is a date: the begin for date_begin, else the end (as
-            # `_make_getter` has it).
-            dates = [
-                (f, 0 if f == "date_begin" else 1)
-                for f in fields
-                if f not in stored and f not in joined and f not in _COUNTS
-            ]
+            members = {f: self._session_member(f) for f in fields if f not in stored}
+            counts = [(f, n) for f, (kind, n) in members.items() if kind == "count"]
+            dates = [(f, n) for f, (kind, n) in members.items() if kind == "date"]
 
             def computed(doc_id: str, record: Record, tables: Tables) -> dict[str, Any]:
                 values = action_fields(tables, record.get(ACTION_ID), joined)
@@ -530,9 +534,6 @@ class Catalog:
             return {f: record.get(f) if f in stored else values[f] for f in fields}
 
         return row
-
-    def _count(self, session_id: str, n: int) -> int:
-        return self._counts(session_id)[n]
 
     def _counts(self, session_id: str) -> Sequence[int]:
         """The session's four counts, in `_COUNTS` order."""

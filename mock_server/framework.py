@@ -174,6 +174,13 @@ def _checker() -> bytes:
     return f"{module.st_size} {module.st_mtime_ns}\n".encode() + schema
 
 
+def _noted(stamp: Path | None) -> list[str]:
+    """The digests of the documents `stamp` notes as passed (none for a missing or odd stamp)."""
+    noted = file_identity.recall(stamp) if stamp is not None else None
+    passed = noted.get("passed") if noted is not None else None
+    return [d for d in passed if isinstance(d, str)] if isinstance(passed, list) else []
+
+
 class _PrebuiltSpecMiddleware(ConnexionMiddleware):  # type: ignore[misc]  # Connexion is untyped
     """Connexion's middleware, also taking an API whose `Specification` is already built."""
 
@@ -205,9 +212,7 @@ class LeanAsyncApp(AsyncApp):  # type: ignore[misc]  # Connexion is untyped
         self.middleware.__class__ = _PrebuiltSpecMiddleware
         self._stamp = checked_stamp
         self._served: list[str] = []
-        noted = file_identity.recall(checked_stamp) if checked_stamp is not None else None
-        if noted is not None and isinstance(noted.get("passed"), list):
-            _CheckedSpecification.passed.update(d for d in noted["passed"] if isinstance(d, str))
+        _CheckedSpecification.passed.update(_noted(checked_stamp))
 
     def add_checked_api(self, document: dict[str, Any], **options: Any) -> None:
         """`add_api(document, ...)`, the document checked unless it passed before (a refusal
@@ -223,8 +228,7 @@ class LeanAsyncApp(AsyncApp):  # type: ignore[misc]  # Connexion is untyped
         it was."""
         if self._stamp is None:
             return
-        noted = file_identity.recall(self._stamp) or {}
-        kept = [d for d in noted.get("passed", []) if isinstance(d, str)]
+        kept = _noted(self._stamp)
         if all(d in kept for d in self._served):
             return
         kept = [d for d in kept if d not in self._served]

@@ -192,15 +192,13 @@ def _base_of_reopened(
     db: Database,
     fmt: fixtures.FixtureFormat,
     data_paths: tuple[Path, ...],
-    kept: FilesAsRead,
+    contents: list[bytes],
 ) -> BaseData:
-    contents = kept.contents()
     with _records_being_made():  # as at start: the base's records live as long as the process
         tables = fmt.load_files(data_paths, checked=True, contents=contents)
         db.lend(tables)
         base = fmt.base_data(tables)
         db.matched(base.tables)
-    kept.close()
     return base
 
 
@@ -234,7 +232,7 @@ def _open_database(
         db = Database(db_path, api.id_fields, api.indexes)
         db.open(dict)  # it exists: nothing to make it from
         kept = FilesAsRead(found[1], db_path.parent)
-        return db, _PendingBase(lambda: _base_of_reopened(db, fmt, data_paths, kept), kept)
+        return db, _PendingBase(lambda c: _base_of_reopened(db, fmt, data_paths, c), kept)
     tables, fingerprint = read_base(data_paths, fmt, checked, found)
     base = fmt.base_data(tables)
     db = Database(db_path, api.id_fields, api.indexes)
@@ -287,17 +285,15 @@ class FilesAsRead:
         self._writer.start()
 
     def _write(self, contents: list[bytes], folder: Path) -> None:
+        copy = None
         try:
             copy = tempfile.TemporaryFile(dir=folder, prefix=".mock-data-")
-        except OSError as exc:
-            logger.debug("--data bytes kept in memory: no copy in %s (%s)", folder, exc)
-            return
-        try:
             for content in contents:
                 copy.write(content)
             copy.flush()
         except OSError as exc:
-            copy.close()
+            if copy is not None:
+                copy.close()
             logger.debug("--data bytes kept in memory: no copy in %s (%s)", folder, exc)
             return
         with self._lock:
@@ -349,8 +345,9 @@ class _PendingBase:
     database's or the namespaces' lock, which reading it takes).
     """
 
-    def __init__(self, read: Callable[[], BaseData], kept: FilesAsRead) -> None:
-        self._read: Callable[[], BaseData] | None = read
+    def __init__(self, read: Callable[[list[bytes]], BaseData], kept: FilesAsRead) -> None:
+        """`read` makes the base from the files' bytes as `kept` (let go once it has)."""
+        self._read: Callable[[list[bytes]], BaseData] | None = read
         self._kept = kept
         self._base: BaseData | None = None
         self._lock = threading.Lock()
@@ -369,8 +366,10 @@ class _PendingBase:
             if self._base is None:
                 assert self._read is not None
                 began = time.perf_counter()
-                self._base = self._read()  # an error propagates; the next call tries again
-                self._read = None  # and with it the files' bytes
+                # An error propagates; the next call tries again.
+                self._base = self._read(self._kept.contents())
+                self._read = None
+                self._kept.close()
                 logger.info(
                     "base data of the reopened database read in %.1f s",
                     time.perf_counter() - began,
